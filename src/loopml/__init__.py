@@ -1,0 +1,151 @@
+"""loopml: the whole machine-learning loop in one ``pip install``.
+
+Track a run::
+
+    import loopml
+
+    with loopml.start_run(experiment="fraud", name="baseline") as run:
+        loopml.log_params({"C": 1.0, "penalty": "l2"})
+        loopml.log_metric("auc", 0.93)
+
+    loopml.runs(experiment="fraud", filter="metrics.auc > 0.9", order_by="metrics.auc desc")
+
+Importing loopml only defines names: every submodule loads on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from loopml._errors import (
+    ArtifactError,
+    BlobCorruptError,
+    BlobNotFoundError,
+    ConfigError,
+    ConflictError,
+    FilterSyntaxError,
+    InvalidInputError,
+    LoopmlError,
+    MigrationRequiredError,
+    NotFoundError,
+    StoreError,
+    StoreUnavailableError,
+    StoreVersionError,
+    WorkspaceNotFoundError,
+)
+from loopml._version import __version__
+
+if TYPE_CHECKING:
+    from loopml._workspace import Workspace, init, workspace
+    from loopml.store import ArtifactRef, Experiment, MetricPoint, Run
+    from loopml.tracking import (
+        ActiveRun,
+        active_run,
+        end_run,
+        experiments,
+        get_run,
+        load_artifact,
+        download_artifacts,
+        log_artifact,
+        log_artifacts,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        metric_history,
+        runs,
+        search_runs,
+        seed,
+        set_tag,
+        set_tags,
+        start_run,
+    )
+
+_LAZY: dict[str, str] = {
+    "Workspace": "loopml._workspace",
+    "init": "loopml._workspace",
+    "workspace": "loopml._workspace",
+    "ArtifactRef": "loopml.store",
+    "Experiment": "loopml.store",
+    "MetricPoint": "loopml.store",
+    "Run": "loopml.store",
+    "ActiveRun": "loopml.tracking",
+    "active_run": "loopml.tracking",
+    "end_run": "loopml.tracking",
+    "experiments": "loopml.tracking",
+    "get_run": "loopml.tracking",
+    "load_artifact": "loopml.tracking",
+    "log_artifact": "loopml.tracking",
+    "log_artifacts": "loopml.tracking",
+    "download_artifacts": "loopml.tracking",
+    "search_runs": "loopml.tracking",
+    "log_metric": "loopml.tracking",
+    "log_metrics": "loopml.tracking",
+    "log_param": "loopml.tracking",
+    "log_params": "loopml.tracking",
+    "metric_history": "loopml.tracking",
+    "runs": "loopml.tracking",
+    "seed": "loopml.tracking",
+    "set_tag": "loopml.tracking",
+    "set_tags": "loopml.tracking",
+    "start_run": "loopml.tracking",
+}
+
+__all__ = [
+    "ActiveRun",
+    "ArtifactError",
+    "ArtifactRef",
+    "BlobCorruptError",
+    "BlobNotFoundError",
+    "ConfigError",
+    "ConflictError",
+    "Experiment",
+    "FilterSyntaxError",
+    "InvalidInputError",
+    "LoopmlError",
+    "MetricPoint",
+    "MigrationRequiredError",
+    "NotFoundError",
+    "Run",
+    "StoreError",
+    "StoreUnavailableError",
+    "StoreVersionError",
+    "Workspace",
+    "WorkspaceNotFoundError",
+    "__version__",
+    "active_run",
+    "end_run",
+    "experiments",
+    "get_run",
+    "init",
+    "download_artifacts",
+    "load_artifact",
+    "log_artifact",
+    "log_artifacts",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "metric_history",
+    "runs",
+    "search_runs",
+    "seed",
+    "set_tag",
+    "set_tags",
+    "start_run",
+    "workspace",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'loopml' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

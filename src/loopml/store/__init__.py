@@ -1,0 +1,31 @@
+"""The metadata store: one interface (:class:`Store`), SQLite and PostgreSQL behind it."""
+
+from __future__ import annotations
+
+from loopml.store._base import Store
+from loopml.store._records import (
+    RUN_STATUSES,
+    ArtifactRef,
+    Experiment,
+    MetricPoint,
+    Run,
+    RunLiveness,
+)
+
+__all__ = [
+    "RUN_STATUSES",
+    "ArtifactRef",
+    "Experiment",
+    "MetricPoint",
+    "Run",
+    "RunLiveness",
+    "Store",
+    "open_store",
+]
+
+
+def open_store(uri: str, *, auto_upgrade: bool | None = None) -> Store:
+    """Open the metadata store at ``uri`` (a normalised SQLAlchemy URL)."""
+    from loopml.store._sql import SqlStore
+
+    return SqlStore(uri, auto_upgrade=auto_upgrade)

@@ -1,0 +1,127 @@
+"""The one interface every metadata store implements.
+
+Callers (tracking, the CLI, later phases) talk to :class:`Store` only. Today there is one
+implementation, :class:`loopml.store.SqlStore` (SQLite and PostgreSQL); a team server adds an HTTP
+client implementation of the same methods without touching callers. The shared contract tests in
+``tests/store/test_contract.py`` run against every implementation.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+
+from loopml.store._records import ArtifactRef, Experiment, MetricPoint, Run, RunLiveness
+
+
+class Store(ABC):
+    """Metadata store: experiments, runs, params, metrics, tags and artifact references."""
+
+    uri: str
+
+    # -- schema -------------------------------------------------------------------------------
+    @abstractmethod
+    def schema_status(self) -> tuple[str | None, str]:
+        """(current revision, head revision this loopml knows)."""
+
+    @abstractmethod
+    def upgrade(self) -> None:
+        """Apply pending schema migrations (``loopml db upgrade``)."""
+
+    # -- experiments --------------------------------------------------------------------------
+    @abstractmethod
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        """The experiment called ``name``, created if it does not exist yet."""
+
+    @abstractmethod
+    def list_experiments(self) -> list[Experiment]:
+        """Every experiment with its run count, oldest first."""
+
+    # -- runs ---------------------------------------------------------------------------------
+    @abstractmethod
+    def create_run(
+        self,
+        experiment: str,
+        *,
+        name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        parent_id: str | None = None,
+        host: str | None = None,
+        pid: int | None = None,
+        proc_start: int | None = None,
+    ) -> Run:
+        """Start a new run in status ``running``."""
+
+    @abstractmethod
+    def end_run(self, run_id: str, status: str, *, error: str | None = None) -> None:
+        """Set a run's final status (and the traceback when it failed)."""
+
+    @abstractmethod
+    def heartbeat(self, run_ids: Sequence[str]) -> None:
+        """Record that these runs' processes are alive."""
+
+    @abstractmethod
+    def running_runs(self) -> list[RunLiveness]:
+        """Every run in status ``running``, with what tells whether its process still lives."""
+
+    @abstractmethod
+    def mark_killed(self, run_ids: Sequence[str], reason: str) -> list[str]:
+        """Mark these runs ``killed`` if they are still running; return the ones changed."""
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> Run:
+        """The run with this id or unique id prefix (raises NotFoundError)."""
+
+    @abstractmethod
+    def resolve_run_id(self, prefix: str) -> str:
+        """The full id of the one run whose id starts with ``prefix``."""
+
+    @abstractmethod
+    def search_runs(
+        self,
+        *,
+        experiments: Sequence[str] | None = None,
+        filter: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
+    ) -> list[Run]:
+        """Runs matching a filter such as ``metrics.auc > 0.9 and params.C = '1.0'``."""
+
+    @abstractmethod
+    def count_runs(self, *, experiments: Sequence[str] | None = None) -> int:
+        """How many runs there are (in these experiments)."""
+
+    # -- run data -----------------------------------------------------------------------------
+    @abstractmethod
+    def log_params(self, run_id: str, params: Mapping[str, str]) -> None:
+        """Record params; a param that already has a different value raises ConflictError."""
+
+    @abstractmethod
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Set (or overwrite) tags."""
+
+    @abstractmethod
+    def log_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None:
+        """Append metric points in one transaction and update the latest values."""
+
+    @abstractmethod
+    def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        """Every point of one metric, by step then time."""
+
+    @abstractmethod
+    def add_artifact(self, run_id: str, name: str, digest: str, size: int) -> None:
+        """Point a run's logical artifact ``name`` at a blob digest (replacing an older one)."""
+
+    @abstractmethod
+    def list_artifacts(self, run_id: str) -> list[ArtifactRef]:
+        """A run's artifacts, by name."""
+
+    # -- housekeeping -------------------------------------------------------------------------
+    @abstractmethod
+    def referenced_digests(self) -> set[str]:
+        """Every blob digest some object in the store points to (``loopml gc`` keeps these)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,121 @@
+"""Plain records the store returns: frozen dataclasses, no database handles inside."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+RunStatus = Literal["running", "finished", "failed", "killed"]
+RUN_STATUSES: tuple[str, ...] = ("running", "finished", "failed", "killed")
+
+
+def ms_to_datetime(ms: int | None) -> dt.datetime | None:
+    """Epoch milliseconds (as stored) to an aware UTC datetime."""
+    if ms is None:
+        return None
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named group of runs."""
+
+    id: int
+    name: str
+    created_at: int
+    description: str | None = None
+    run_count: int = 0
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One logged value of a metric: ``value`` at ``step``, logged at ``timestamp`` (epoch ms)."""
+
+    key: str
+    value: float
+    step: int
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    """A run's logical artifact name and the content digest it points to."""
+
+    name: str
+    digest: str
+    size: int
+    created_at: int
+
+
+@dataclass(frozen=True)
+class RunLiveness:
+    """What tells whether a running run's process is still alive."""
+
+    id: str
+    host: str | None
+    pid: int | None
+    proc_start: int | None
+    heartbeat_at: int
+
+
+@dataclass(frozen=True)
+class Run:
+    """Everything stored about one run.
+
+    ``metrics`` holds the latest value of each metric (highest step); use
+    ``loopml.metric_history(run_id, key)`` for every point.
+    """
+
+    id: str
+    experiment: str
+    name: str | None
+    status: str
+    start_time: int
+    end_time: int | None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    artifacts: dict[str, ArtifactRef] = field(default_factory=dict)
+    error: str | None = None
+    parent_id: str | None = None
+    host: str | None = None
+    pid: int | None = None
+
+    @property
+    def started(self) -> dt.datetime:
+        """Start time as an aware UTC datetime."""
+        return dt.datetime.fromtimestamp(self.start_time / 1000, tz=dt.UTC)
+
+    @property
+    def ended(self) -> dt.datetime | None:
+        """End time as an aware UTC datetime, or None while running."""
+        return ms_to_datetime(self.end_time)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end, or None while running."""
+        if self.end_time is None:
+            return None
+        return (self.end_time - self.start_time) / 1000
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict (used by ``--json`` in the CLI)."""
+        return {
+            "id": self.id,
+            "experiment": self.experiment,
+            "name": self.name,
+            "status": self.status,
+            "start_time": self.started.isoformat(),
+            "end_time": self.ended.isoformat() if self.ended else None,
+            "duration_s": self.duration,
+            "params": dict(self.params),
+            "metrics": dict(self.metrics),
+            "tags": dict(self.tags),
+            "artifacts": {
+                name: {"digest": ref.digest, "size": ref.size}
+                for name, ref in self.artifacts.items()
+            },
+            "error": self.error,
+            "parent_id": self.parent_id,
+        }

@@ -1,0 +1,125 @@
+"""The metadata store's tables (SQLAlchemy Core), shared by SQLite and PostgreSQL.
+
+Designed for scale:
+
+* ``metrics`` holds every logged point and has no primary key over its columns (MLflow's
+  all-column key cost 11 GiB of index per 100 M rows, mlflow issue 12813): one index
+  ``(run_pk, key, step)`` serves history reads. Rows reference runs by a small integer.
+* ``latest_metrics`` keeps one row per run and key (the point with the highest step, then the
+  newest): searches and sorts on ``metrics.x`` read it through the ``(key, value)`` index and
+  never scan the history.
+* ``artifacts`` maps a run's logical names to blob digests; names are never file paths.
+
+A later phase that stores blobs adds its table here and lists its digest column in
+``DIGEST_COLUMNS`` so that ``loopml gc`` keeps what it references.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+MAX_KEY_LENGTH = 250
+MAX_NAME_LENGTH = 256
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(MAX_NAME_LENGTH), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("description", Text, nullable=True),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), nullable=False),
+    Column("name", String(MAX_NAME_LENGTH), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=True),
+    Column("heartbeat_at", BigInteger, nullable=False),
+    Column("host", String(256), nullable=True),
+    Column("pid", Integer, nullable=True),
+    Column("proc_start", BigInteger, nullable=True),
+    Column("parent_pk", Integer, ForeignKey("runs.pk"), nullable=True),
+    Column("error", Text, nullable=True),
+    Index(None, "experiment_id", "start_time"),
+    Index(None, "status"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(MAX_KEY_LENGTH), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index(None, "key", "value"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(MAX_KEY_LENGTH), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    Column("key", String(MAX_KEY_LENGTH), nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    # NULL stands for NaN: SQLite cannot store NaN.
+    Column("value", Float, nullable=True),
+    Index(None, "run_pk", "key", "step"),
+)
+
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(MAX_KEY_LENGTH), primary_key=True),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("value", Float, nullable=True),
+    Index(None, "key", "value"),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(1024), primary_key=True),
+    Column("digest", String(71), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "digest"),
+)
+
+#: Every column that holds a blob digest; ``loopml gc`` deletes only blobs none of them names.
+DIGEST_COLUMNS = [artifacts.c.digest]
