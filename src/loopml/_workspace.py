@@ -133,12 +133,13 @@ def workspace(path: str | Path | None = None, *, create: bool = False) -> Worksp
     """
     global _announced
     settings = resolve_settings(Path(path) if path else None)
-    if _needs_folder(settings) and not settings.workspace_dir.is_dir():
-        if not create:
-            raise WorkspaceNotFoundError(
-                f"no loopml workspace in {settings.root} or any folder above it; run "
-                "`loopml init` there, or set LOOPML_URI to a store"
-            )
+    missing = not settings.workspace_dir.is_dir()
+    if missing and settings.is_default_sqlite and not create:
+        raise WorkspaceNotFoundError(
+            f"no loopml workspace in {settings.root} or any folder above it; run "
+            "`loopml init` there, or set LOOPML_URI to a store"
+        )
+    if missing and create and _needs_folder(settings):
         _create_folder(settings)
         with _lock:
             if not _announced:

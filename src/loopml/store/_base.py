@@ -18,6 +18,7 @@ class Store(ABC):
     """Metadata store: experiments, runs, params, metrics, tags and artifact references."""
 
     uri: str
+    display_uri: str
 
     # -- schema -------------------------------------------------------------------------------
     @abstractmethod

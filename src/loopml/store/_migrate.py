@@ -29,6 +29,25 @@ def current_revision(connection: Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
+def peek(uri: str) -> str | None:
+    """The revision of the store at ``uri`` without opening, migrating or reaping anything."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    from loopml._errors import StoreUnavailableError
+    from loopml.store._engine import make_engine
+
+    engine = make_engine(uri)
+    try:
+        with engine.connect() as connection:
+            return current_revision(connection)
+    except OperationalError as exc:
+        shown = make_url(uri).render_as_string(hide_password=True)
+        raise StoreUnavailableError(f"cannot reach the store at {shown}: {exc.orig}") from exc
+    finally:
+        engine.dispose()
+
+
 def _alembic_config(connection: Connection) -> object:
     from alembic.config import Config
 

@@ -1,0 +1,44 @@
+"""``loopml demo``: the whole loop that exists today, on a bundled example."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def demo(
+    workspace: Path = typer.Option(
+        None, "--workspace", "-w", help="Folder to use (default: a fresh ./loopml-demo*)."
+    ),
+    rows: int = typer.Option(20_000, "--rows", min=500, help="How many transactions to generate."),
+) -> None:
+    """Run the demo: generate data, train and track real models, find the best run."""
+    from rich.markup import escape
+
+    from loopml._cli._output import console
+    from loopml.demo import run_demo
+
+    out = console()
+    out.rule("[bold]loopml demo[/]: the loop, today")
+    with out.status("training and tracking models...", spinner="dots") as status:
+
+        def report(line: str) -> None:
+            out.print(escape(line))
+            status.update(f"{escape(line.split()[0])} done, continuing...")
+
+        result = run_demo(workspace, rows=rows, report=report)
+    where = result.workspace
+    out.rule("[bold]what to look at next[/]")
+    for command, why in (
+        (f"cd {where}", "the workspace: .loopml/ holds the store and the artifacts"),
+        ("loopml runs list -e fraud-demo", "every run with its params and metrics"),
+        (f"loopml runs show {result.best_run_id[:8]}", "the best run: environment, artifacts"),
+        (
+            f"loopml runs compare {' '.join(r[:8] for r in result.run_ids)}",
+            "the runs side by side",
+        ),
+        ("loopml runs list -f \"metrics.roc_auc > 0.8\" -o \"metrics.pr_auc desc\"", "query"),
+        ("loopml doctor", "check the set-up"),
+    ):
+        out.print(f"  [bold cyan]{escape(command)}[/]\n      {why}")
