@@ -1,0 +1,63 @@
+"""The demo walks today's loop end to end on the bundled data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+import loopml
+from loopml.demo import fraud_transactions, run_demo
+from loopml.demo._run import EXPERIMENT, pick_folder
+
+
+def test_the_dataset_is_deterministic_and_has_rare_fraud() -> None:
+    first = fraud_transactions(2000, seed=3)
+    again = fraud_transactions(2000, seed=3)
+    pd.testing.assert_frame_equal(first, again)
+    assert 0.01 < first["is_fraud"].mean() < 0.15
+    assert not fraud_transactions(2000, seed=4).equals(first)
+
+
+def test_a_shift_moves_the_feature_distributions() -> None:
+    base = fraud_transactions(5000, seed=1)
+    shifted = fraud_transactions(5000, seed=1, shift=1.0)
+    assert shifted["amount"].median() > base["amount"].median() * 1.2
+    assert shifted["is_foreign"].mean() > base["is_foreign"].mean()
+
+
+def test_the_demo_tracks_real_models_and_finds_the_best(project: Path) -> None:
+    lines: list[str] = []
+    result = run_demo(project / "ws", rows=3000, report=lines.append)
+    assert result.workspace == project / "ws"
+    assert (project / "ws" / ".loopml" / "loopml.db").is_file()
+    assert len(result.run_ids) == 3
+    frame = loopml.runs(experiment=EXPERIMENT, path=project / "ws")
+    assert set(frame["run_id"]) == set(result.run_ids)
+    assert (frame["status"] == "finished").all()
+    assert frame["metrics.roc_auc"].max() == result.best_auc
+    assert result.best_auc > 0.75  # a real model learned something real
+    best = loopml.get_run(result.best_run_id, path=project / "ws")
+    assert "data/transactions.csv" in best.artifacts
+    assert best.tags["loopml.seed"] == "7"
+    assert any(line.startswith("best") for line in lines)
+
+
+def test_the_demo_names_a_fresh_folder_each_time(project: Path) -> None:
+    assert pick_folder(project) == project / "loopml-demo"
+    (project / "loopml-demo").mkdir()
+    assert pick_folder(project) == project / "loopml-demo-2"
+
+
+def test_the_demo_command_prints_what_to_look_at_next(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from loopml._cli.app import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--rows", "2000"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "what to look at next" in out
+    assert "loopml runs compare" in out
+    assert (project / "loopml-demo" / ".loopml").is_dir()
