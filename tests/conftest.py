@@ -24,7 +24,7 @@ def _reset_loopml_state() -> None:
     for run in list(_api._stack):
         try:
             run.end("finished")
-        except Exception:  # noqa: BLE001 - best effort between tests
+        except Exception:
             _api._forget(run)
     _api._stack.clear()
     _api._pending_seed = None
@@ -63,7 +63,7 @@ def pg_uri() -> Iterator[str]:
     try:
         with engine.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.fail(
             f"PostgreSQL at {PG_ADMIN} is not reachable ({exc}); start it (make services) "
             "or set LOOPML_TEST_PG"

@@ -27,7 +27,9 @@ def test_the_workspace_is_found_by_walking_up_like_git(project: Path) -> None:
 
 
 def test_loopml_toml_points_to_another_store_relative_to_its_folder(project: Path) -> None:
-    (project / "loopml.toml").write_text('[store]\nuri = "sqlite:///data/meta.db"\nartifacts = "blobs"\n')
+    (project / "loopml.toml").write_text(
+        '[store]\nuri = "sqlite:///data/meta.db"\nartifacts = "blobs"\n'
+    )
     (project / "sub").mkdir()
     settings = resolve_settings(project / "sub")
     assert settings.store_uri == f"sqlite:///{project / 'data' / 'meta.db'}"

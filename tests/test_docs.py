@@ -22,7 +22,12 @@ def test_the_python_examples_of_a_guide_page_run(page: Path, project: Path) -> N
         script = project / f"example_{n}.py"
         script.write_text(block)
         done = subprocess.run(
-            [sys.executable, str(script)], cwd=project, env=env, capture_output=True, text=True,
-            timeout=300, check=False,
+            [sys.executable, str(script)],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         assert done.returncode == 0, f"{page.name} example {n} failed:\n{done.stderr}"

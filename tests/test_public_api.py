@@ -89,7 +89,17 @@ def _modules_after(code: str) -> set[str]:
     return set(out.stdout.split())
 
 
-HEAVY = {"sqlalchemy", "pandas", "numpy", "sklearn", "alembic", "fsspec", "typer", "rich", "logging"}
+HEAVY = {
+    "sqlalchemy",
+    "pandas",
+    "numpy",
+    "sklearn",
+    "alembic",
+    "fsspec",
+    "typer",
+    "rich",
+    "logging",
+}
 
 
 def test_import_loopml_loads_no_heavy_library_and_no_logging() -> None:

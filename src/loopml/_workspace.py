@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from pathlib import Path
@@ -95,7 +96,7 @@ def _create_folder_at(root: Path) -> None:
         gitignore.write_text(_GITIGNORE)
 
 
-def init(path: str | Path | None = None) -> Workspace:
+def init(path: str | os.PathLike[str] | None = None) -> Workspace:
     """Create (or open) the workspace in ``path`` (default: the current directory).
 
     Creates ``.loopml/`` (with the SQLite database and the artifact folder unless ``LOOPML_URI``
@@ -124,7 +125,7 @@ def _get(settings: Settings) -> Workspace:
         return found
 
 
-def workspace(path: str | Path | None = None, *, create: bool = False) -> Workspace:
+def workspace(path: str | os.PathLike[str] | None = None, *, create: bool = False) -> Workspace:
     """The workspace for ``path`` (default: the current directory), found by walking up.
 
     With ``create=True`` (what writes use), a missing workspace is created in the current

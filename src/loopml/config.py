@@ -77,7 +77,7 @@ def _read_toml(path: Path) -> dict[str, object]:
         raise ConfigError(f"cannot read {path} ({exc.strerror}); check its permissions") from exc
     store = data.get("store", {})
     if not isinstance(store, dict):
-        raise ConfigError(f"{path}: [store] must be a table, e.g. [store]\\nuri = \"{_SUPPORTED}\"")
+        raise ConfigError(f'{path}: [store] must be a table, e.g. [store]\\nuri = "{_SUPPORTED}"')
     unknown = sorted(set(store) - {"uri", "artifacts"})
     if unknown:
         raise ConfigError(

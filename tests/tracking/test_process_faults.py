@@ -73,7 +73,10 @@ def test_a_sigkilled_run_is_marked_killed_and_keeps_what_was_flushed(project: Pa
         )
     )
     child = subprocess.Popen(
-        [sys.executable, str(script)], cwd=project, env=child_env(), stdout=subprocess.PIPE,
+        [sys.executable, str(script)],
+        cwd=project,
+        env=child_env(),
+        stdout=subprocess.PIPE,
         text=True,
     )
     assert child.stdout is not None
@@ -133,9 +136,7 @@ def test_a_reused_pid_does_not_keep_a_dead_run_alive(store_uri: str) -> None:
     store = open_store(store_uri)
     try:
         # Our own pid, but a different process start time: the pid was reused.
-        run = store.create_run(
-            "e", host=_liveness.hostname(), pid=os.getpid(), proc_start=1
-        )
+        run = store.create_run("e", host=_liveness.hostname(), pid=os.getpid(), proc_start=1)
         assert _liveness.reap(store) == [run.id]
     finally:
         store.close()
@@ -174,7 +175,7 @@ def test_eight_processes_logging_at_once_lose_no_point_and_see_no_lock_error(
         for n in range(8)
     ]
     outputs = [child.communicate(timeout=180) for child in children]
-    for child, (out, err) in zip(children, outputs, strict=True):
+    for child, (_, err) in zip(children, outputs, strict=True):
         assert child.returncode == 0, err
         assert "locked" not in err.lower(), err
     run_ids = [out.split()[-1] for out, _ in outputs]

@@ -26,8 +26,16 @@ def test_runs_returns_one_row_per_run_with_prefixed_columns(three_runs: list[str
     frame = loopml.runs(experiment="fraud")
     assert isinstance(frame, pd.DataFrame)
     assert len(frame) == 3
-    for column in ("run_id", "experiment", "name", "status", "start_time", "params.C",
-                   "metrics.auc", "tags.loopml.python"):
+    for column in (
+        "run_id",
+        "experiment",
+        "name",
+        "status",
+        "start_time",
+        "params.C",
+        "metrics.auc",
+        "tags.loopml.python",
+    ):
         assert column in frame.columns
     assert str(frame["start_time"].dtype).startswith("datetime64")
 
@@ -63,7 +71,7 @@ def test_an_empty_result_still_has_the_base_columns(three_runs: list[str]) -> No
 
 
 def test_a_bad_filter_raises_filter_syntax_error(three_runs: list[str]) -> None:
-    with pytest.raises(loopml.FilterSyntaxError, match="metrics.auc > 0.9"):
+    with pytest.raises(loopml.FilterSyntaxError, match="ends too early"):
         loopml.runs(filter="metrics.auc >")
 
 
@@ -77,7 +85,8 @@ def test_reading_without_a_workspace_says_how_to_create_one() -> None:
 
 
 def test_the_first_write_creates_a_workspace_and_says_so_once(
-    project, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+    project,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
     with loopml.start_run():
         pass

@@ -127,9 +127,8 @@ def test_numpy_numbers_are_accepted_as_metric_values_and_steps(workspace_env: st
 def test_bad_input_raises_an_error_that_names_the_problem(
     workspace_env: str, call: object, words: str
 ) -> None:
-    with loopml.start_run() as run:
-        with pytest.raises(loopml.InvalidInputError, match=words):
-            call(run)  # type: ignore[operator]
+    with loopml.start_run() as run, pytest.raises(loopml.InvalidInputError, match=words):
+        call(run)  # type: ignore[operator]
 
 
 def test_logging_to_an_ended_run_says_so(workspace_env: str) -> None:

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a trace
+    except Exception as exc:
         _report(
             exc,
             f"internal error: {type(exc).__name__}: {exc}\n"

@@ -38,7 +38,7 @@ def demo(
             f"loopml runs compare {' '.join(r[:8] for r in result.run_ids)}",
             "the runs side by side",
         ),
-        ("loopml runs list -f \"metrics.roc_auc > 0.8\" -o \"metrics.pr_auc desc\"", "query"),
+        ('loopml runs list -f "metrics.roc_auc > 0.8" -o "metrics.pr_auc desc"', "query"),
         ("loopml doctor", "check the set-up"),
     ):
         out.print(f"  [bold cyan]{escape(command)}[/]\n      {why}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import typer
 
@@ -31,8 +32,8 @@ def _checks() -> list[Check]:
         Check(
             "project",
             True,
-            f"{settings.root}" + (f" (config {settings.config_file})" if settings.config_file
-                                  else ""),
+            f"{settings.root}"
+            + (f" (config {settings.config_file})" if settings.config_file else ""),
         )
     )
     from sqlalchemy.engine import make_url
@@ -51,14 +52,26 @@ def _checks() -> list[Check]:
     if revision == _migrate.HEAD_REVISION:
         checks.append(Check("schema", True, f"revision {revision} (current)"))
     elif revision is not None and revision not in _migrate.KNOWN_REVISIONS:
-        checks.append(Check("schema", False, f"revision {revision} is from a newer loopml: "
-                                             "pip install -U loopml"))
+        checks.append(
+            Check(
+                "schema",
+                False,
+                f"revision {revision} is from a newer loopml: pip install -U loopml",
+            )
+        )
     else:
-        fix = ("opens upgrade it automatically" if settings.store_uri.startswith("sqlite")
-               else "run `loopml db upgrade`")
-        checks.append(Check("schema", settings.store_uri.startswith("sqlite"),
-                            f"revision {revision or '(empty)'}, needs {_migrate.HEAD_REVISION}: "
-                            f"{fix}"))
+        fix = (
+            "opens upgrade it automatically"
+            if settings.store_uri.startswith("sqlite")
+            else "run `loopml db upgrade`"
+        )
+        checks.append(
+            Check(
+                "schema",
+                settings.store_uri.startswith("sqlite"),
+                f"revision {revision or '(empty)'}, needs {_migrate.HEAD_REVISION}: {fix}",
+            )
+        )
     if settings.store_uri.startswith("sqlite"):
         checks.append(_journal_check(settings.store_uri))
     checks.append(_artifact_check(settings.artifacts_uri, settings.artifacts_source))
@@ -74,16 +87,19 @@ def _journal_check(uri: str) -> Check:
             mode = str(connection.exec_driver_sql("PRAGMA journal_mode").scalar())
     finally:
         engine.dispose()
-    return Check("sqlite journal", mode.lower() == "wal", f"{mode} (WAL lets readers and writers "
-                                                          "work at once)")
+    return Check(
+        "sqlite journal",
+        mode.lower() == "wal",
+        f"{mode} (WAL lets readers and writers work at once)",
+    )
 
 
 def _artifact_check(url: str, source: str) -> Check:
     if "://" in url:
         return Check("artifacts", True, f"{url} (from {source}; fsspec, not probed)")
-    folder = url
-    while not os.path.exists(folder):
-        folder = os.path.dirname(folder)
+    folder = Path(url)
+    while not folder.exists():
+        folder = folder.parent
     writable = os.access(folder, os.W_OK)
     return Check(
         "artifacts",

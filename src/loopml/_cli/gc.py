@@ -68,8 +68,10 @@ def gc(
         )
         return
     out = console()
-    out.print(f"{kept} blobs referenced, {len(unreferenced)} unreferenced ({fmt_bytes(size)})"
-              + (f", {young} too young to judge" if young else ""))
+    out.print(
+        f"{kept} blobs referenced, {len(unreferenced)} unreferenced ({fmt_bytes(size)})"
+        + (f", {young} too young to judge" if young else "")
+    )
     for blob in unreferenced[:20]:
         out.print(f"  {blob.digest}  {fmt_bytes(blob.size)}")
     if len(unreferenced) > 20:

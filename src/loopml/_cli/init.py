@@ -8,7 +8,7 @@ import typer
 
 
 def init(
-    path: Path = typer.Argument(Path("."), help="Project folder (default: here)."),
+    path: Path = typer.Argument(Path(), help="Project folder (default: here)."),
     json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Create a workspace (.loopml/ with a SQLite store and an artifact folder) in PATH."""

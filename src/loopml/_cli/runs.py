@@ -36,7 +36,6 @@ def list_runs(
     from loopml._cli._output import (
         console,
         fmt_duration,
-        fmt_number,
         fmt_time,
         print_json,
         short,

@@ -133,7 +133,10 @@ def run_demo(
             )
 
     best = loopml.search_runs(
-        EXPERIMENT, filter="status = 'finished'", order_by="metrics.roc_auc desc", limit=1,
+        EXPERIMENT,
+        filter="status = 'finished'",
+        order_by="metrics.roc_auc desc",
+        limit=1,
         path=folder,
     )[0]
     result.best_run_id = best.id

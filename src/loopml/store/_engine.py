@@ -72,8 +72,9 @@ def is_lock_error(exc: BaseException) -> bool:
     """True for SQLite's transient "database is locked / busy" errors."""
     text = str(exc).lower()
     return isinstance(exc, OperationalError) and (
-        "database is locked" in text or "database is busy" in text or "database table is locked"
-        in text
+        "database is locked" in text
+        or "database is busy" in text
+        or "database table is locked" in text
     )
 
 

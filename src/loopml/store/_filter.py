@@ -26,7 +26,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NoReturn
 
 from loopml._errors import FilterSyntaxError
 
@@ -109,7 +109,7 @@ def _tokenize(source: str) -> list[_Tok]:
         match = _TOKEN.match(source, pos)
         if match is None:
             raise FilterSyntaxError(
-                f"cannot read {source[pos:pos + 20]!r} at position {pos} in {source!r}; {_HELP}"
+                f"cannot read {source[pos : pos + 20]!r} at position {pos} in {source!r}; {_HELP}"
             )
         kind = match.lastgroup or ""
         if kind != "ws":
@@ -146,7 +146,7 @@ class _Parser:
         self.i += 1
         return tok
 
-    def fail(self, problem: str) -> None:
+    def fail(self, problem: str) -> NoReturn:
         tok = self.peek()
         where = f"at position {tok.pos} ({tok.text!r})" if tok else "at the end"
         raise FilterSyntaxError(f"{problem} {where} in {self.source!r}; {_HELP}")
@@ -213,14 +213,12 @@ class _Parser:
         if tok.kind == "string":
             return _unquote(tok.text)
         self.fail(f"expected a number or a 'quoted string', found {tok.text!r}")
-        raise AssertionError  # unreachable: fail() raises
 
     def comparison(self) -> Comparison:
         field = self.field()
         tok = self.peek()
         if tok is None:
             self.fail(f"expected an operator after {field.kind}s.{field.key}")
-            raise AssertionError
         word = tok.text.lower() if tok.kind == "word" else ""
         if tok.kind == "op":
             self.i += 1
@@ -259,7 +257,6 @@ class _Parser:
             coerced = tuple(_coerce(field, v, self) for v in values)
             return _check(Comparison(field, "not in" if negate else "in", coerced), self)
         self.fail("expected an operator (=, !=, <, <=, >, >=, like, ilike, in, is null)")
-        raise AssertionError
 
 
 def _attribute(name: str, parser: _Parser) -> Field:
@@ -280,7 +277,6 @@ def _coerce(field: Field, value: float | str, parser: _Parser) -> float | str:
             moment = dt.datetime.fromisoformat(value)
         except ValueError:
             parser.fail(f"{field.key} takes epoch milliseconds or an ISO date, not {value!r}")
-            raise
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=dt.UTC)
         return float(int(moment.timestamp() * 1000))
@@ -337,7 +333,9 @@ def parse_order_by(order_by: str | Sequence[str] | None) -> list[OrderKey]:
 
 
 def _split_commas(text: str) -> list[str]:
-    parts, current, quote = [], [], ""
+    parts: list[str] = []
+    current: list[str] = []
+    quote = ""
     for char in text:
         if quote:
             quote = "" if char == quote else quote

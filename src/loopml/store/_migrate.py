@@ -9,6 +9,7 @@ automatically; PostgreSQL stores are shared, so they are upgraded on purpose wit
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, inspect, text
 
@@ -48,7 +49,7 @@ def peek(uri: str) -> str | None:
         engine.dispose()
 
 
-def _alembic_config(connection: Connection) -> object:
+def _alembic_config(connection: Connection) -> Any:
     from alembic.config import Config
 
     config = Config()

@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError
 
 from loopml._errors import (
     ConflictError,
@@ -91,7 +91,9 @@ class SqlStore(Store):
             hint = "check the file's path and permissions"
         else:
             hint = "is the server running and does LOOPML_URI name the right host, port and user?"
-        return StoreUnavailableError(f"cannot reach the store at {self.display_uri}: {reason}; {hint}")
+        return StoreUnavailableError(
+            f"cannot reach the store at {self.display_uri}: {reason}; {hint}"
+        )
 
     # -- transactions -------------------------------------------------------------------------
     def _write(self, body: Callable[[Connection], T]) -> T:
@@ -118,10 +120,12 @@ class SqlStore(Store):
 
     def _insert(self, table: Any) -> Any:
         if self.dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        return insert(table)
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            return sqlite_insert(table)
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
 
     # -- schema -------------------------------------------------------------------------------
     def schema_status(self) -> tuple[str | None, str]:
@@ -208,7 +212,7 @@ class SqlStore(Store):
                     parent_pk=parent_pk,
                 )
             )
-            pk = int(result.inserted_primary_key[0])
+            pk = int(result.inserted_primary_key[0])  # type: ignore[index]
             if tag_rows:
                 connection.execute(
                     tbl.tags.insert(),
@@ -290,8 +294,10 @@ class SqlStore(Store):
         return int(row.pk)
 
     def resolve_run_id(self, prefix: str) -> str:
-        if not isinstance(prefix, str) or not prefix or not all(
-            c in "0123456789abcdef" for c in prefix.lower()
+        if (
+            not isinstance(prefix, str)
+            or not prefix
+            or not all(c in "0123456789abcdef" for c in prefix.lower())
         ):
             raise InvalidInputError(
                 f"{prefix!r} is not a run id: run ids are hexadecimal, e.g. 3fa2c1...; list them "
@@ -356,9 +362,9 @@ class SqlStore(Store):
         offset: int,
     ) -> list[Run]:
         exp = tbl.experiments
-        stmt = select(
-            runs, exp.c.name.label("experiment_name")
-        ).join(exp, exp.c.id == runs.c.experiment_id)
+        stmt = select(runs, exp.c.name.label("experiment_name")).join(
+            exp, exp.c.id == runs.c.experiment_id
+        )
         if where is not None:
             stmt = stmt.where(where)
         clauses: list[Any] = []
@@ -484,7 +490,7 @@ class SqlStore(Store):
         if not points:
             return
         pk = self._run_pk(run_id)
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "run_pk": pk,
                 "key": p.key,

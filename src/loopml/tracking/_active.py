@@ -258,9 +258,7 @@ class ActiveRun:
     def end(self, status: str = "finished", *, error: str | None = None) -> None:
         """Flush and set the final status (finished, failed or killed). Ending twice is a no-op."""
         if status not in ("finished", "failed", "killed"):
-            raise InvalidInputError(
-                f"a run ends finished, failed or killed, not {status!r}"
-            )
+            raise InvalidInputError(f"a run ends finished, failed or killed, not {status!r}")
         if self.status != "running":
             return
         from loopml.tracking import _api
@@ -315,12 +313,14 @@ class _Background:
                 if run._due():
                     try:
                         run.flush()
-                    except Exception as exc:  # noqa: BLE001 - kept, retried, shown once
+                    except Exception as exc:
                         run.flush_error = exc
                         if not self.warned:
                             self.warned = True
-                            print(f"loopml: cannot write metrics yet ({exc}); will retry",
-                                  file=sys.stderr)
+                            print(
+                                f"loopml: cannot write metrics yet ({exc}); will retry",
+                                file=sys.stderr,
+                            )
             if runs and time.monotonic() - last_beat >= HEARTBEAT_INTERVAL_S:
                 last_beat = time.monotonic()
                 by_store: dict[int, list[ActiveRun]] = {}
@@ -329,6 +329,5 @@ class _Background:
                 for group in by_store.values():
                     try:
                         group[0]._store.heartbeat([r.id for r in group])
-                    except Exception:  # noqa: BLE001, S112 - the next beat will try again
+                    except Exception:  # noqa: S112 - the next beat will try again
                         continue
-

@@ -39,9 +39,7 @@ def _install_hooks() -> None:
     _hooks_installed = True
     previous = sys.excepthook
 
-    def hook(
-        exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
-    ) -> None:
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         global _uncaught
         _uncaught = "".join(traceback.format_exception(exc_type, exc, tb))
         previous(exc_type, exc, tb)
@@ -58,7 +56,7 @@ def _end_all_at_exit() -> None:
                 run.end("failed", error=_uncaught)
             else:
                 run.end("finished")
-        except Exception as exc:  # noqa: BLE001 - at exit, report and go on with the others
+        except Exception as exc:
             print(f"loopml: could not end run {run.id} at exit: {exc}", file=sys.stderr)
             _forget(run)
 
@@ -173,7 +171,9 @@ def log_params(params: Mapping[str, Any]) -> None:
     _current().log_params(params)
 
 
-def log_metric(key: str, value: float, step: int | None = None, timestamp: int | None = None) -> None:
+def log_metric(
+    key: str, value: float, step: int | None = None, timestamp: int | None = None
+) -> None:
     """Record a metric value of the active run (buffered; see :class:`ActiveRun`)."""
     _current().log_metric(key, value, step=step, timestamp=timestamp)
 

@@ -32,9 +32,7 @@ class GitState:
 
 def _git(args: list[str], cwd: Path) -> bytes | None:
     try:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, timeout=10, check=False
-        )
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout if done.returncode == 0 else None
@@ -80,7 +78,7 @@ def requirements_txt() -> bytes:
 
     pins = set()
     for dist in distributions():
-        name = dist.metadata.get("Name")
+        name = dist.name
         if name:
             pins.add(f"{name}=={dist.version}")
     return ("\n".join(sorted(pins, key=str.lower)) + "\n").encode()
