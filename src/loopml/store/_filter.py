@@ -61,6 +61,7 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 
+MAX_DEPTH = 50
 _HELP = "e.g. metrics.auc > 0.9 and params.C = '1.0'"
 
 
@@ -128,6 +129,7 @@ class _Parser:
         self.source = source
         self.tokens = _tokenize(source)
         self.i = 0
+        self.depth = 0
 
     # -- helpers ------------------------------------------------------------------------------
     def peek(self) -> _Tok | None:
@@ -181,9 +183,13 @@ class _Parser:
     def term(self) -> Node:
         tok = self.peek()
         if tok is not None and tok.text == "(":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                self.fail(f"parentheses nested more than {MAX_DEPTH} deep")
             self.i += 1
             node = self.or_expr()
             self.expect(")")
+            self.depth -= 1
             return node
         return self.comparison()
 
@@ -206,9 +212,12 @@ class _Parser:
             return _attribute(rest, self)
         return Field(kind, rest)
 
-    def value(self) -> float | str:
+    def value(self, field: Field | None = None) -> float | str:
+        """A literal; for a text field a number keeps its text as written (1.0 stays '1.0')."""
         tok = self.take()
         if tok.kind == "number":
+            if field is not None and _is_text(field):
+                return tok.text
             return float(tok.text)
         if tok.kind == "string":
             return _unquote(tok.text)
@@ -223,10 +232,7 @@ class _Parser:
         if tok.kind == "op":
             self.i += 1
             op = {"==": "=", "<>": "!="}.get(tok.text, tok.text)
-            raw_number = self.peek()
-            value = self.value()
-            if field.kind in ("param", "tag") and raw_number and raw_number.kind == "number":
-                value = raw_number.text  # params are strings: compare as written
+            value = self.value(field)
             return _check(Comparison(field, op, _coerce(field, value, self)), self)
         if word == "is":
             self.i += 1
@@ -249,10 +255,10 @@ class _Parser:
         if word == "in":
             self.i += 1
             self.expect("(")
-            values = [self.value()]
-            while self.peek() is not None and self.peek().text == ",":  # type: ignore[union-attr]
+            values = [self.value(field)]
+            while (tok := self.peek()) is not None and tok.text == ",":
                 self.i += 1
-                values.append(self.value())
+                values.append(self.value(field))
             self.expect(")")
             coerced = tuple(_coerce(field, v, self) for v in values)
             return _check(Comparison(field, "not in" if negate else "in", coerced), self)
@@ -267,6 +273,12 @@ def _attribute(name: str, parser: _Parser) -> Field:
             f"{', '.join(ATTRIBUTES)}"
         )
     return Field("attribute", key)
+
+
+def _is_text(field: Field) -> bool:
+    return field.kind in ("param", "tag") or (
+        field.kind == "attribute" and field.key not in _TIME_ATTRIBUTES
+    )
 
 
 def _coerce(field: Field, value: float | str, parser: _Parser) -> float | str:
