@@ -76,6 +76,9 @@ class ArtifactStore(ABC):
         """Store ``data``; return (digest, size). Storing the same bytes twice keeps one copy."""
         import io
 
+        digest = digest_bytes(data)
+        if self.exists(digest):
+            return digest, len(data)
         return self.put_stream(io.BytesIO(data))
 
     def put_file(self, path: Path) -> tuple[str, int]:

@@ -50,12 +50,20 @@ class Store(ABC):
         host: str | None = None,
         pid: int | None = None,
         proc_start: int | None = None,
+        artifacts: Sequence[ArtifactRef] = (),
     ) -> Run:
-        """Start a new run in status ``running``."""
+        """Start a new run in status ``running`` (with its first artifacts, in one write)."""
 
     @abstractmethod
-    def end_run(self, run_id: str, status: str, *, error: str | None = None) -> None:
-        """Set a run's final status (and the traceback when it failed)."""
+    def end_run(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        error: str | None = None,
+        points: Sequence[MetricPoint] = (),
+    ) -> None:
+        """Write the last metric points and set the final status, in one transaction."""
 
     @abstractmethod
     def heartbeat(self, run_ids: Sequence[str]) -> None:

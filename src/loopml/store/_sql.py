@@ -70,6 +70,7 @@ class SqlStore(Store):
                     "exist; create it, run `loopml init` there, or fix LOOPML_URI"
                 )
         self._engine = make_engine(uri)
+        self._statements = self._build_statements()
         self._experiment_ids: dict[str, int] = {}
         self._run_pks: dict[str, int] = {}
         if auto_upgrade is None:
@@ -126,6 +127,36 @@ class SqlStore(Store):
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
         return postgresql_insert(table)
+
+    def _build_statements(self) -> dict[str, Any]:
+        """Upserts built once: constructing them costs more than running them."""
+        tags_upsert = self._insert(tags)
+        tags_upsert = tags_upsert.on_conflict_do_update(
+            index_elements=["run_pk", "key"], set_={"value": tags_upsert.excluded.value}
+        )
+        latest = self._insert(latest_metrics)
+        excluded = latest.excluded
+        latest = latest.on_conflict_do_update(
+            index_elements=["run_pk", "key"],
+            set_={"step": excluded.step, "timestamp": excluded.timestamp, "value": excluded.value},
+            where=or_(
+                excluded.step > latest_metrics.c.step,
+                and_(
+                    excluded.step == latest_metrics.c.step,
+                    excluded.timestamp >= latest_metrics.c.timestamp,
+                ),
+            ),
+        )
+        artifact = self._insert(artifacts)
+        artifact = artifact.on_conflict_do_update(
+            index_elements=["run_pk", "name"],
+            set_={
+                "digest": artifact.excluded.digest,
+                "size": artifact.excluded.size,
+                "created_at": artifact.excluded.created_at,
+            },
+        )
+        return {"upsert_tags": tags_upsert, "upsert_latest": latest, "upsert_artifact": artifact}
 
     # -- schema -------------------------------------------------------------------------------
     def schema_status(self) -> tuple[str | None, str]:
@@ -188,6 +219,7 @@ class SqlStore(Store):
         host: str | None = None,
         pid: int | None = None,
         proc_start: int | None = None,
+        artifacts: Sequence[ArtifactRef] = (),
     ) -> Run:
         experiment_id = self._experiment_ids.get(experiment)
         if experiment_id is None:
@@ -218,6 +250,20 @@ class SqlStore(Store):
                     tbl.tags.insert(),
                     [{"run_pk": pk, "key": k, "value": v} for k, v in tag_rows.items()],
                 )
+            if artifacts:
+                connection.execute(
+                    tbl.artifacts.insert(),
+                    [
+                        {
+                            "run_pk": pk,
+                            "name": a.name,
+                            "digest": a.digest,
+                            "size": a.size,
+                            "created_at": started,
+                        }
+                        for a in artifacts
+                    ],
+                )
             return pk
 
         pk = self._write(body)
@@ -230,17 +276,30 @@ class SqlStore(Store):
             start_time=started,
             end_time=None,
             tags=tag_rows,
+            artifacts={a.name: a for a in artifacts},
             parent_id=parent_id,
             host=host,
             pid=pid,
         )
 
-    def end_run(self, run_id: str, status: str, *, error: str | None = None) -> None:
+    def end_run(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        error: str | None = None,
+        points: Sequence[MetricPoint] = (),
+    ) -> None:
         pk = self._run_pk(run_id)
         stmt = update(runs).where(runs.c.pk == pk).values(status=status, end_time=now_ms())
         if error is not None:
             stmt = stmt.values(error=error)
-        self._write(lambda c: c.execute(stmt))
+
+        def body(connection: Connection) -> None:
+            self._insert_points(connection, pk, points)
+            connection.execute(stmt)
+
+        self._write(body)
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
         if not run_ids:
@@ -480,16 +539,21 @@ class SqlStore(Store):
             return
         pk = self._run_pk(run_id)
         rows = [{"run_pk": pk, "key": k, "value": v} for k, v in tags_.items()]
-        stmt = self._insert(tags)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["run_pk", "key"], set_={"value": stmt.excluded.value}
-        )
+        stmt = self._statements["upsert_tags"]
         self._write(lambda c: c.execute(stmt, rows))
 
     def log_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None:
         if not points:
             return
         pk = self._run_pk(run_id)
+        self._write(lambda c: self._insert_points(c, pk, points))
+
+    def _insert_points(
+        self, connection: Connection, pk: int, points: Sequence[MetricPoint]
+    ) -> None:
+        """Append points to the history and move each metric's latest value forward."""
+        if not points:
+            return
         rows: list[dict[str, Any]] = [
             {
                 "run_pk": pk,
@@ -505,25 +569,8 @@ class SqlStore(Store):
             best = latest.get(row["key"])
             if best is None or (row["step"], row["timestamp"]) >= (best["step"], best["timestamp"]):
                 latest[row["key"]] = row
-        upsert = self._insert(latest_metrics)
-        excluded = upsert.excluded
-        upsert = upsert.on_conflict_do_update(
-            index_elements=["run_pk", "key"],
-            set_={"step": excluded.step, "timestamp": excluded.timestamp, "value": excluded.value},
-            where=or_(
-                excluded.step > latest_metrics.c.step,
-                and_(
-                    excluded.step == latest_metrics.c.step,
-                    excluded.timestamp >= latest_metrics.c.timestamp,
-                ),
-            ),
-        )
-
-        def body(connection: Connection) -> None:
-            connection.execute(metrics.insert(), rows)
-            connection.execute(upsert, list(latest.values()))
-
-        self._write(body)
+        connection.execute(metrics.insert(), rows)
+        connection.execute(self._statements["upsert_latest"], list(latest.values()))
 
     def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         pk = self._run_pk(run_id)
@@ -540,18 +587,9 @@ class SqlStore(Store):
 
     def add_artifact(self, run_id: str, name: str, digest: str, size: int) -> None:
         pk = self._run_pk(run_id)
-        stmt = self._insert(artifacts).values(
-            run_pk=pk, name=name, digest=digest, size=size, created_at=now_ms()
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["run_pk", "name"],
-            set_={
-                "digest": stmt.excluded.digest,
-                "size": stmt.excluded.size,
-                "created_at": stmt.excluded.created_at,
-            },
-        )
-        self._write(lambda c: c.execute(stmt))
+        stmt = self._statements["upsert_artifact"]
+        row = {"run_pk": pk, "name": name, "digest": digest, "size": size, "created_at": now_ms()}
+        self._write(lambda c: c.execute(stmt, row))
 
     def list_artifacts(self, run_id: str) -> list[ArtifactRef]:
         pk = self._run_pk(run_id)

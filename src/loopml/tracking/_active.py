@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from loopml._errors import InvalidInputError, LoopmlError
+from loopml._errors import InvalidInputError
 from loopml.store import ArtifactRef, MetricPoint, Run
 
 if TYPE_CHECKING:
@@ -263,16 +263,19 @@ class ActiveRun:
             return
         from loopml.tracking import _api
 
-        flush_problem: BaseException | None = None
-        try:
-            self.flush()
-        except LoopmlError as exc:
-            flush_problem = exc
-        self._store.end_run(self.id, status, error=error)
+        # The last points and the final status go in one transaction: a run that reads as
+        # ended has all its points.
+        with self._flush_lock:
+            with self._buffer_lock:
+                points, self._buffer = self._buffer, []
+            try:
+                self._store.end_run(self.id, status, error=error, points=points)
+            except BaseException:
+                with self._buffer_lock:
+                    self._buffer[:0] = points
+                raise
         self.status = status
         _api._forget(self)
-        if flush_problem is not None:
-            raise flush_problem
 
     def info(self) -> Run:
         """Everything stored about this run so far (flushes first)."""

@@ -15,11 +15,14 @@ import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loopml._errors import InvalidInputError
 from loopml.store import ArtifactRef
 from loopml.tracking._active import ActiveRun, _Background, check_key, to_text
+
+if TYPE_CHECKING:
+    from loopml._workspace import Workspace
 
 DEFAULT_EXPERIMENT = "default"
 
@@ -118,6 +121,9 @@ def start_run(
         all_tags["loopml.seed"] = str(_pending_seed)
     if parent_id is not None:
         parent_id = store.resolve_run_id(parent_id)
+    first_artifacts = [_stored(ws, "loopml/requirements.txt", _capture.requirements_txt())]
+    if git.diff:
+        first_artifacts.append(_stored(ws, "loopml/git.diff", git.diff))
     record = store.create_run(
         experiment,
         name=name,
@@ -126,14 +132,9 @@ def start_run(
         host=host,
         pid=pid,
         proc_start=_liveness.process_start(pid),
+        artifacts=first_artifacts,
     )
     run = ActiveRun(ws, record)
-    requirements = _capture.requirements_txt()
-    digest, size = ws.artifacts.put_bytes(requirements)
-    store.add_artifact(run.id, "loopml/requirements.txt", digest, size)
-    if git.diff:
-        digest, size = ws.artifacts.put_bytes(git.diff)
-        store.add_artifact(run.id, "loopml/git.diff", digest, size)
     if params:
         run.log_params(params)
     _install_hooks()
@@ -141,6 +142,11 @@ def start_run(
         _stack.append(run)
     _background.add(run)
     return run
+
+
+def _stored(ws: Workspace, name: str, data: bytes) -> ArtifactRef:
+    digest, size = ws.artifacts.put_bytes(data)
+    return ArtifactRef(name, digest, size, 0)
 
 
 def active_run() -> ActiveRun | None:

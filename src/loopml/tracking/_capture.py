@@ -91,6 +91,7 @@ def _user() -> str:
         return "unknown"
 
 
+@cache
 def system_tags(git: GitState, host: str) -> dict[str, str]:
     """The ``loopml.*`` tags every run gets."""
     tags = {
