@@ -48,11 +48,16 @@ def gc(
                 young += 1
             else:
                 unreferenced.append(blob)
-        if delete and unreferenced:
-            task = progress.add_task("deleting", total=len(unreferenced))
+        temporaries = ws.artifacts.stale_temporaries(cutoff)
+        if delete and (unreferenced or temporaries):
+            task = progress.add_task("deleting", total=len(unreferenced) + len(temporaries))
             for blob in unreferenced:
                 ws.artifacts.delete(blob.digest)
                 freed += blob.size
+                progress.advance(task)
+            for temporary in temporaries:
+                ws.artifacts.remove_temporary(temporary.digest)
+                freed += temporary.size
                 progress.advance(task)
     size = sum(b.size for b in unreferenced)
     if json:
@@ -63,6 +68,7 @@ def gc(
                 "unreferenced": [{"digest": b.digest, "size": b.size} for b in unreferenced],
                 "unreferenced_bytes": size,
                 "kept_younger_than_grace": young,
+                "stale_temporary_files": [t.digest for t in temporaries],
                 "deleted_bytes": freed,
             }
         )
@@ -72,13 +78,18 @@ def gc(
         f"{kept} blobs referenced, {len(unreferenced)} unreferenced ({fmt_bytes(size)})"
         + (f", {young} too young to judge" if young else "")
     )
+    if temporaries:
+        out.print(f"{len(temporaries)} temporary files left by interrupted writes")
     for blob in unreferenced[:20]:
         out.print(f"  {blob.digest}  {fmt_bytes(blob.size)}")
     if len(unreferenced) > 20:
         out.print(f"  ... and {len(unreferenced) - 20} more")
-    if not unreferenced:
+    if not unreferenced and not temporaries:
         return
     if delete:
-        out.print(f"[green]deleted {len(unreferenced)} blobs, freed {fmt_bytes(freed)}[/]")
+        out.print(
+            f"[green]deleted {len(unreferenced)} blobs and {len(temporaries)} temporary files, "
+            f"freed {fmt_bytes(freed)}[/]"
+        )
     else:
         out.print("dry run: nothing deleted. Run [bold]loopml gc --delete[/] to remove them.")

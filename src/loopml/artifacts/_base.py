@@ -106,6 +106,17 @@ class ArtifactStore(ABC):
     def list_blobs(self) -> Iterator[BlobInfo]:
         """Every stored blob."""
 
+    @abstractmethod
+    def stale_temporaries(self, older_than: float) -> list[BlobInfo]:
+        """Half-written temporary files (left by a crash) not modified since ``older_than``.
+
+        ``digest`` holds the temporary file's name, not a digest.
+        """
+
+    @abstractmethod
+    def remove_temporary(self, name: str) -> None:
+        """Delete one temporary file listed by :meth:`stale_temporaries`."""
+
     def verify(self, digest: str) -> None:
         """Raise BlobNotFoundError or BlobCorruptError unless the blob is intact."""
         self.get_bytes(digest)

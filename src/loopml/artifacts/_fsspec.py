@@ -100,3 +100,24 @@ class FsspecArtifactStore(ArtifactStore):
             if hasattr(mtime, "timestamp"):
                 mtime = mtime.timestamp()
             yield BlobInfo(digest, int(info.get("size") or 0), float(mtime))
+
+    def stale_temporaries(self, older_than: float) -> list[BlobInfo]:
+        folder = f"{self.base}/tmp"  # noqa: S108 - inside the store's own root
+        if not self.fs.exists(folder):
+            return []
+        found = []
+        for info in self.fs.ls(folder, detail=True):
+            mtime = info.get("mtime") or info.get("created") or 0.0
+            if hasattr(mtime, "timestamp"):
+                mtime = mtime.timestamp()
+            if info.get("type") == "file" and float(mtime) < older_than:
+                name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
+                found.append(BlobInfo(name, int(info.get("size") or 0), float(mtime)))
+        return found
+
+    def remove_temporary(self, name: str) -> None:
+        if "/" in name or name in ("", ".", ".."):
+            raise ValueError(f"not a temporary file name: {name!r}")
+        path = f"{self.base}/tmp/{name}"  # noqa: S108
+        if self.fs.exists(path):
+            self.fs.rm(path)

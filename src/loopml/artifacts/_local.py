@@ -126,3 +126,23 @@ class LocalArtifactStore(ArtifactStore):
                     yield BlobInfo(check_digest(digest), stat.st_size, stat.st_mtime)
                 except (OSError, ValueError):
                     continue  # a stray file that is not a blob: leave it alone
+
+    def stale_temporaries(self, older_than: float) -> list[BlobInfo]:
+        folder = self.root / "tmp"
+        if not folder.is_dir():
+            return []
+        found = []
+        for path in folder.iterdir():
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            if path.is_file() and stat.st_mtime < older_than:
+                found.append(BlobInfo(path.name, stat.st_size, stat.st_mtime))
+        return found
+
+    def remove_temporary(self, name: str) -> None:
+        if "/" in name or "\\" in name or name in ("", ".", ".."):
+            raise ValueError(f"not a temporary file name: {name!r}")
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / "tmp" / name).unlink()
