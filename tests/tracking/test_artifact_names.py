@@ -86,11 +86,18 @@ def test_an_unknown_artifact_name_lists_the_ones_there_are(workspace_env: str) -
 def test_a_corrupt_blob_is_an_error_never_silent(workspace_env: str, project: Path) -> None:
     with loopml.start_run() as run:
         ref = run.log_artifact(b"precious bytes", name="weights.bin")
+        other = run.log_artifact(b"other bytes", name="other.bin")
     blob = project / ".loopml" / "artifacts" / "sha256" / ref.digest[7:9] / ref.digest[9:]
     blob.chmod(0o644)
-    blob.write_bytes(b"tampered bytes")
+    blob.write_bytes(b"tampered bytes")  # same size: only the hash can tell
     with pytest.raises(loopml.BlobCorruptError, match="restore it"):
         loopml.load_artifact(run.id, "weights.bin")
-    blob.unlink()
+    with pytest.raises(loopml.BlobCorruptError, match="quarantine"):
+        loopml.load_artifact(run.id, "weights.bin")  # still an error, never silent
+    with loopml.start_run() as again:
+        again.log_artifact(b"precious bytes", name="weights.bin")  # logging it again repairs
+    assert loopml.load_artifact(run.id, "weights.bin") == b"precious bytes"
+    gone = project / ".loopml" / "artifacts" / "sha256" / other.digest[7:9] / other.digest[9:]
+    gone.unlink()
     with pytest.raises(loopml.BlobNotFoundError, match="missing"):
-        loopml.load_artifact(run.id, "weights.bin")
+        loopml.load_artifact(run.id, "other.bin")

@@ -79,6 +79,8 @@ def fmt_duration(seconds: float | None) -> str:
 def fmt_number(value: float) -> str:
     if value != value:
         return "nan"
+    if value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.6g}"

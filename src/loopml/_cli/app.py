@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> None:
     if argv is None:
         argv = sys.argv[1:]
     if "--debug" in argv:
+        # Accepted anywhere on the line, not only before the command.
         _debug["on"] = True
+        argv = [arg for arg in argv if arg != "--debug"]
     try:
         app(args=argv, prog_name="loopml")
     except LoopmlError as exc:

@@ -7,6 +7,7 @@ import typer
 
 def experiments(json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """List experiments and how many runs each holds."""
+    from rich.markup import escape
     from rich.table import Table
 
     from loopml._cli._output import console, fmt_time, print_json
@@ -29,5 +30,7 @@ def experiments(json: bool = typer.Option(False, "--json", help="Print as JSON."
     table.add_column("runs", justify="right")
     table.add_column("created")
     for experiment in found:
-        table.add_row(experiment.name, str(experiment.run_count), fmt_time(experiment.created_at))
+        table.add_row(
+            escape(experiment.name), str(experiment.run_count), fmt_time(experiment.created_at)
+        )
     console().print(table)

@@ -93,3 +93,7 @@ def gc(
         )
     else:
         out.print("dry run: nothing deleted. Run [bold]loopml gc --delete[/] to remove them.")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -31,6 +31,7 @@ def list_runs(
     json: bool = typer.Option(False, "--json", help="Print runs as JSON."),
 ) -> None:
     """List runs, newest first, with their main params and metrics."""
+    from rich.markup import escape
     from rich.table import Table
 
     from loopml._cli._output import (
@@ -60,18 +61,18 @@ def list_runs(
     for column in ("run", "experiment", "name", "status", "started", "duration"):
         table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=20)
     for key in param_keys:
-        table.add_column(key, style="cyan")
+        table.add_column(escape(key), style="cyan")
     for key in metric_keys:
-        table.add_column(key, justify="right", style="yellow", min_width=min(len(key), 10))
+        table.add_column(escape(key), justify="right", style="yellow", min_width=min(len(key), 10))
     for run in found:
         table.add_row(
             short(run.id),
-            run.experiment,
-            run.name or "",
+            escape(run.experiment),
+            escape(run.name or ""),
             status_text(run.status),
             fmt_time(run.start_time)[5:16],
             fmt_duration(run.duration),
-            *[run.params.get(k, "") for k in param_keys],
+            *[escape(run.params.get(k, "")) for k in param_keys],
             *[f"{run.metrics[k]:.4g}" if k in run.metrics else "" for k in metric_keys],
         )
     console().print(table)
@@ -79,7 +80,7 @@ def list_runs(
 
 @app.command("show")
 def show(
-    run_id: str = typer.Argument(..., help="A run id or a unique prefix of one."),
+    run_id: str = typer.Argument(..., help="A run id or a unique prefix of one.", metavar="RUN_ID"),
     json: bool = typer.Option(False, "--json", help="Print the run as JSON."),
 ) -> None:
     """Show one run: status, params, metrics, tags, artifacts and, if it failed, the error."""
@@ -140,7 +141,9 @@ def show(
 
 @app.command("compare")
 def compare(
-    run_ids: list[str] = typer.Argument(..., help="Two or more run ids (or unique prefixes)."),
+    run_ids: list[str] = typer.Argument(
+        ..., help="Two or more run ids (or unique prefixes).", metavar="RUN_ID..."
+    ),
     diff_only: bool = typer.Option(False, "--diff", help="Only rows whose values differ."),
     json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
 ) -> None:

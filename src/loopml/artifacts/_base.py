@@ -59,7 +59,8 @@ def digest_file(path: Path) -> tuple[str, int]:
 def corrupt(digest: str, actual: str, where: str) -> BlobCorruptError:
     return BlobCorruptError(
         f"blob {digest} at {where} is corrupt: its content hashes to {actual}. It was modified "
-        "or truncated outside loopml; restore it from a backup or log the artifact again"
+        "or truncated outside loopml; restore it from a backup or log the artifact again "
+        "(that replaces the damaged copy)"
     )
 
 
@@ -77,7 +78,7 @@ class ArtifactStore(ABC):
         import io
 
         digest = digest_bytes(data)
-        if self.exists(digest):
+        if self.size_of(digest) == len(data):
             return digest, len(data)
         return self.put_stream(io.BytesIO(data))
 
@@ -93,6 +94,10 @@ class ArtifactStore(ABC):
     @abstractmethod
     def copy_to(self, digest: str, destination: Path) -> None:
         """Write a verified copy of a blob to ``destination`` (atomically)."""
+
+    @abstractmethod
+    def size_of(self, digest: str) -> int | None:
+        """The stored size of a blob, or None if it is not stored."""
 
     @abstractmethod
     def exists(self, digest: str) -> bool:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from loopml._errors import ArtifactError, BlobNotFoundError
+from loopml._errors import ArtifactError, BlobCorruptError, BlobNotFoundError
 from loopml.artifacts._base import CHUNK, ArtifactStore, BlobInfo, check_digest, corrupt
 
 
@@ -42,32 +44,61 @@ class FsspecArtifactStore(ArtifactStore):
         size = 0
         tmp = f"{self.base}/tmp/{uuid.uuid4().hex}"  # noqa: S108 - inside the store's own root
         self.fs.makedirs(f"{self.base}/tmp", exist_ok=True)  # noqa: S108
-        with self.fs.open(tmp, "wb") as out:
-            while chunk := stream.read(CHUNK):
-                hasher.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-        digest = "sha256:" + hasher.hexdigest()
-        final = self._path(digest)
-        if self.fs.exists(final):
-            self.fs.rm(tmp)
-        else:
-            self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
-            self.fs.mv(tmp, final)
+        try:
+            with self.fs.open(tmp, "wb") as out:
+                while chunk := stream.read(CHUNK):
+                    hasher.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+            digest = "sha256:" + hasher.hexdigest()
+            final = self._path(digest)
+            if self.size_of(digest) == size:
+                self.fs.rm(tmp)
+            else:
+                # New, or damaged (wrong size): the fresh copy replaces it.
+                self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+                if self.fs.exists(final):
+                    self.fs.rm(final)
+                self.fs.mv(tmp, final)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                if self.fs.exists(tmp):
+                    self.fs.rm(tmp)
+            raise
         return digest, size
+
+    def size_of(self, digest: str) -> int | None:
+        path = self._path(digest)
+        try:
+            info = self.fs.info(path)
+        except FileNotFoundError:
+            return None
+        return int(info.get("size") or 0)
 
     def get_bytes(self, digest: str) -> bytes:
         path = self._path(digest)
         try:
             data: bytes = self.fs.cat_file(path)
         except FileNotFoundError:
+            quarantined = self.fs.glob(f"{self.base}/quarantine/{digest[7:]}.*")
+            if quarantined:
+                raise BlobCorruptError(
+                    f"blob {digest} was found corrupt and moved to {quarantined[-1]}; restore "
+                    "it from a backup or log the artifact again (that stores a good copy)"
+                ) from None
             raise BlobNotFoundError(
                 f"blob {digest} is missing from the artifact store {self.url}; it was deleted "
                 "outside loopml. Restore it from a backup or log the artifact again"
             ) from None
         actual = "sha256:" + hashlib.sha256(data).hexdigest()
         if actual != digest:
-            raise corrupt(digest, actual, f"{self.url}")
+            aside = f"{self.base}/quarantine/{digest[7:]}.{int(time.time())}"
+            where = path
+            with contextlib.suppress(Exception):
+                self.fs.makedirs(f"{self.base}/quarantine", exist_ok=True)
+                self.fs.mv(path, aside)
+                where = f"{path} (moved to {aside})"
+            raise corrupt(digest, actual, where)
         return data
 
     def copy_to(self, digest: str, destination: Path) -> None:

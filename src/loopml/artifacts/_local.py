@@ -6,12 +6,20 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from loopml._errors import ArtifactError, BlobNotFoundError
+from loopml._errors import ArtifactError, BlobCorruptError, BlobNotFoundError
 from loopml.artifacts._base import CHUNK, ArtifactStore, BlobInfo, check_digest, corrupt
+
+
+def _intact_size(path: Path, size: int) -> bool:
+    try:
+        return path.stat().st_size == size
+    except FileNotFoundError:
+        return False
 
 
 class LocalArtifactStore(ArtifactStore):
@@ -56,9 +64,10 @@ class LocalArtifactStore(ArtifactStore):
                 os.fsync(out.fileno())
             digest = "sha256:" + hasher.hexdigest()
             final = self.path_of(digest)
-            if final.exists():
+            if _intact_size(final, size):
                 tmp.unlink()
             else:
+                # New, or damaged (wrong size): the fresh copy takes its place atomically.
                 final.parent.mkdir(exist_ok=True)
                 tmp.chmod(0o444)
                 tmp.replace(final)
@@ -73,6 +82,12 @@ class LocalArtifactStore(ArtifactStore):
         try:
             return path.open("rb")
         except FileNotFoundError:
+            quarantined = sorted((self.root / "quarantine").glob(f"{digest[7:]}.*"))
+            if quarantined:
+                raise BlobCorruptError(
+                    f"blob {digest} was found corrupt and moved to {quarantined[-1]}; restore "
+                    "it from a backup or log the artifact again (that stores a good copy)"
+                ) from None
             raise BlobNotFoundError(
                 f"blob {digest} is missing from the artifact store {self.root}; it was deleted "
                 "outside loopml. Restore it from a backup or log the artifact again"
@@ -83,8 +98,20 @@ class LocalArtifactStore(ArtifactStore):
             data = handle.read()
         actual = "sha256:" + hashlib.sha256(data).hexdigest()
         if actual != digest:
-            raise corrupt(digest, actual, str(self.path_of(digest)))
+            raise self._quarantine(digest, actual)
         return data
+
+    def _quarantine(self, digest: str, actual: str) -> BlobCorruptError:
+        """Move a damaged blob aside (kept for inspection) so that logging it again repairs it."""
+        path = self.path_of(digest)
+        aside = self.root / "quarantine" / f"{digest[7:]}.{int(time.time())}"
+        try:
+            aside.parent.mkdir(exist_ok=True)
+            path.replace(aside)
+            where = f"{path} (moved to {aside})"
+        except OSError:
+            where = str(path)
+        return corrupt(digest, actual, where)
 
     def copy_to(self, digest: str, destination: Path) -> None:
         destination = Path(destination)
@@ -98,12 +125,18 @@ class LocalArtifactStore(ArtifactStore):
                     out.write(chunk)
             actual = "sha256:" + hasher.hexdigest()
             if actual != digest:
-                raise corrupt(digest, actual, str(self.path_of(digest)))
+                raise self._quarantine(digest, actual)
             tmp.replace(destination)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
             raise
+
+    def size_of(self, digest: str) -> int | None:
+        try:
+            return self.path_of(digest).stat().st_size
+        except FileNotFoundError:
+            return None
 
     def exists(self, digest: str) -> bool:
         return self.path_of(digest).is_file()

@@ -103,14 +103,15 @@ class _Tok:
     pos: int
 
 
-def _tokenize(source: str) -> list[_Tok]:
+def _tokenize(source: str, help_text: str = _HELP) -> list[_Tok]:
     tokens: list[_Tok] = []
     pos = 0
     while pos < len(source):
         match = _TOKEN.match(source, pos)
         if match is None:
             raise FilterSyntaxError(
-                f"cannot read {source[pos : pos + 20]!r} at position {pos} in {source!r}; {_HELP}"
+                f"cannot read {source[pos : pos + 20]!r} at position {pos} in {source!r}; "
+                f"{help_text}"
             )
         kind = match.lastgroup or ""
         if kind != "ws":
@@ -125,9 +126,10 @@ def _unquote(text: str) -> str:
 
 
 class _Parser:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, help_text: str = _HELP) -> None:
+        self.help_text = help_text
         self.source = source
-        self.tokens = _tokenize(source)
+        self.tokens = _tokenize(source, help_text)
         self.i = 0
         self.depth = 0
 
@@ -151,7 +153,7 @@ class _Parser:
     def fail(self, problem: str) -> NoReturn:
         tok = self.peek()
         where = f"at position {tok.pos} ({tok.text!r})" if tok else "at the end"
-        raise FilterSyntaxError(f"{problem} {where} in {self.source!r}; {_HELP}")
+        raise FilterSyntaxError(f"{problem} {where} in {self.source!r}; {self.help_text}")
 
     def expect(self, text: str) -> None:
         tok = self.peek()
@@ -329,7 +331,7 @@ def parse_order_by(order_by: str | Sequence[str] | None) -> list[OrderKey]:
     keys: list[OrderKey] = []
     for item in items:
         for part in _split_commas(item):
-            parser = _Parser(part)
+            parser = _Parser(part, "e.g. 'metrics.auc desc, start_time'")
             if parser.peek() is None:
                 continue
             field = parser.field()

@@ -1,0 +1,104 @@
+"""Helpers for CLI tests: run ``loopml`` in-process, and make runs with the Python API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+
+@dataclass
+class Result:
+    """What one ``loopml`` invocation did: exit code, stdout and stderr."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    @property
+    def err_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.strip()]
+
+
+Cli = Callable[..., Result]
+Track = Callable[..., str]
+
+
+def _exit_code(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    return 1
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+    """``cli("runs", "list", "--json")`` runs ``loopml runs list --json`` through ``main``.
+
+    The Rich consoles are rebuilt for a 120-column terminal (they are cached per process), and
+    ``--debug`` (a process-wide switch) is reset, so tests do not leak into each other.
+    """
+    from loopml._cli import _output
+    from loopml._cli import app as app_module
+
+    monkeypatch.setitem(app_module._debug, "on", False)
+    monkeypatch.setenv("COLUMNS", "120")
+    _output.console.cache_clear()
+    _output.err_console.cache_clear()
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        try:
+            app_module.main(list(args))
+        except SystemExit as exc:
+            code = _exit_code(exc)
+        else:
+            code = 0
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    yield run
+    _output.console.cache_clear()
+    _output.err_console.cache_clear()
+
+
+@pytest.fixture
+def track() -> Track:
+    """``track("exp", "name", params={...}, metrics={...}, fail=False)`` -> the new run's id."""
+
+    def make(
+        experiment: str,
+        name: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        artifacts: Mapping[str, bytes] | None = None,
+        fail: str | None = None,
+    ) -> str:
+        import loopml
+
+        run_id = ""
+        try:
+            with loopml.start_run(experiment=experiment, name=name) as run:
+                run_id = run.id
+                if params:
+                    loopml.log_params(params)
+                for key, value in (metrics or {}).items():
+                    loopml.log_metric(key, value)
+                for artifact, data in (artifacts or {}).items():
+                    loopml.log_artifact(data, name=artifact)
+                if fail is not None:
+                    raise RuntimeError(fail)
+        except RuntimeError as exc:
+            if fail is None or str(exc) != fail:
+                raise
+        return run_id
+
+    return make
