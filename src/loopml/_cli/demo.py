@@ -42,3 +42,14 @@ def demo(
         ("loopml doctor", "check the set-up"),
     ):
         out.print(f"  [bold cyan]{escape(command)}[/]\n      {why}")
+
+
+def _executable() -> str:
+    """``loopml`` if it is on PATH, else the full path of the one running (e.g. .venv/bin)."""
+    import shutil
+    import sys
+
+    if shutil.which("loopml"):
+        return "loopml"
+    argv0 = Path(sys.argv[0])
+    return str(argv0.resolve()) if argv0.name == "loopml" else "loopml"

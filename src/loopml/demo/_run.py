@@ -87,7 +87,8 @@ def run_demo(
     folder = (workspace or pick_folder(Path.cwd())).resolve()
     ws = loopml.init(folder)
     result = DemoResult(workspace=folder)
-    report(f"workspace  {folder}  (store {ws.store.display_uri})")
+    report(f"workspace  {folder}")
+    report(f"store      {ws.store.display_uri}")
 
     data = fraud_transactions(rows, seed=seed)
     report(f"data       {len(data):,} transactions, {data[TARGET].mean():.1%} fraud (seed {seed})")
@@ -141,8 +142,5 @@ def run_demo(
     )[0]
     result.best_run_id = best.id
     result.best_auc = best.metrics["roc_auc"]
-    report(
-        f"best       {best.id[:8]}  {best.name}  roc_auc {result.best_auc:.4f}  "
-        f"(loopml.runs(order_by='metrics.roc_auc desc'))"
-    )
+    report(f"best       {best.id[:8]}  {best.name}  roc_auc {result.best_auc:.4f}")
     return result
