@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ SCRIPT = Path(__file__).resolve()
 LOOPML_PY = ROOT / ".venv" / "bin" / "python"
 MLFLOW_VENV = ROOT / "benchmarks" / ".venvs" / "mlflow"
 MLFLOW_PY = MLFLOW_VENV / "bin" / "python"
+SIDES = ((LOOPML_PY, "loopml"), (MLFLOW_PY, "mlflow"))
 
 IMPORT_REPEATS = 5
 QUERY_REPEATS = 5
@@ -57,23 +59,24 @@ def _progress(msg: str) -> None:
 
 def fake_run(rng: random.Random, i: int) -> tuple[dict[str, str], dict[str, float]]:
     """Params and metrics of run number i; the same for both sides (same seed)."""
-    params = {"C": rng.choice(["0.1", "1.0", "10.0"]), "penalty": rng.choice(["l1", "l2"]),
-              "seed": str(i)}
+    params = {
+        "C": rng.choice(["0.1", "1.0", "10.0"]),
+        "penalty": rng.choice(["l1", "l2"]),
+        "seed": str(i),
+    }
     return params, {f"m{j}": rng.random() for j in range(20)}
 
 
 def check_page(df: Any) -> list[str]:
     """Assert the page is 100 rows, filtered and sorted by m1 desc; return the seeds in order."""
-    cols = list(df.columns)
-    col = {name: next(c for c in cols if c in (f"{kind}.{name}", name))
-           for kind, name in [("metrics", "m0"), ("metrics", "m1"), ("params", "C"),
-                              ("params", "seed")]}
+    missing = {"metrics.m0", "metrics.m1", "params.C", "params.seed"} - set(df.columns)
+    assert not missing, f"columns {missing} missing from {list(df.columns)}"
     assert len(df) == PAGE, f"expected {PAGE} rows, got {len(df)}"
-    m1 = [float(x) for x in df[col["m1"]]]
+    m1 = [float(x) for x in df["metrics.m1"]]
     assert m1 == sorted(m1, reverse=True), "rows not sorted by metrics.m1 desc"
-    assert all(float(x) > 0.5 for x in df[col["m0"]]), "row with m0 <= 0.5"
-    assert all(str(x) == "1.0" for x in df[col["C"]]), "row with C != '1.0'"
-    return [str(s) for s in df[col["seed"]]]
+    assert all(float(x) > 0.5 for x in df["metrics.m0"]), "row with m0 <= 0.5"
+    assert all(str(x) == "1.0" for x in df["params.C"]), "row with C != '1.0'"
+    return [str(s) for s in df["params.seed"]]
 
 
 def child_log(side: str, n: int) -> None:
@@ -93,6 +96,7 @@ def child_log(side: str, n: int) -> None:
     else:
         import loopml
 
+        loopml.init()  # = `loopml init` here: this temp dir is its own workspace
         with loopml.start_run(experiment="bench") as run:
             t0 = time.perf_counter()
             for i in range(n):
@@ -105,7 +109,7 @@ def child_log(side: str, n: int) -> None:
     _emit({"seconds": elapsed, "stored": stored, "version": version})
 
 
-def _fill_mlflow(n: int) -> Any:
+def _fill_mlflow(n: int) -> None:
     import mlflow
     from mlflow.entities import Metric, Param
     from mlflow.tracking import MlflowClient
@@ -118,17 +122,20 @@ def _fill_mlflow(n: int) -> Any:
         params, metrics = fake_run(rng, i)
         ts = int(time.time() * 1000)
         run_id = client.create_run(exp_id).info.run_id
-        client.log_batch(run_id, metrics=[Metric(k, v, ts, 0) for k, v in metrics.items()],
-                         params=[Param(k, v) for k, v in params.items()])
+        client.log_batch(
+            run_id,
+            metrics=[Metric(k, v, ts, 0) for k, v in metrics.items()],
+            params=[Param(k, v) for k, v in params.items()],
+        )
         client.set_terminated(run_id)
         if (i + 1) % 1000 == 0:
             _progress(f"mlflow fill {i + 1:,}/{n:,}")
-    return exp_id
 
 
 def _fill_loopml(n: int) -> None:
     import loopml
 
+    loopml.init()
     rng = random.Random(42)
     for i in range(n):
         params, metrics = fake_run(rng, i)
@@ -144,10 +151,15 @@ def _open_store(side: str, mod: Any) -> Callable[[], Any]:
     if side == "mlflow":
         mod.set_tracking_uri("sqlite:///" + str(Path("mlflow.db").resolve()))
         exp_id = mod.get_experiment_by_name("bench").experiment_id
-        return lambda: mod.search_runs(experiment_ids=[exp_id], filter_string=FILTER,
-                                       order_by=["metrics.m1 DESC"], max_results=PAGE)
-    return lambda: mod.runs(experiment="bench", filter=FILTER, order_by="metrics.m1 desc",
-                            limit=PAGE)
+        return lambda: mod.search_runs(
+            experiment_ids=[exp_id],
+            filter_string=FILTER,
+            order_by=["metrics.m1 DESC"],
+            max_results=PAGE,
+        )
+    return lambda: mod.runs(
+        experiment="bench", filter=FILTER, order_by="metrics.m1 desc", limit=PAGE
+    )
 
 
 def child_query(side: str, n: int, fill: bool) -> None:
@@ -191,8 +203,10 @@ def child_main(task: str, side: str, n: int) -> None:
 # --------------------------------------------------------------------------
 
 # {touch}: optionally also load the tracking API, for libraries that import lazily.
-IMPORT_CODE = ("import time, json; t = time.perf_counter(); import {mod}; {touch}"
-               "print({marker!r} + json.dumps({{'seconds': time.perf_counter() - t}}))")
+IMPORT_CODE = (
+    "import time, json; t = time.perf_counter(); import {mod}; {touch}"
+    "print({marker!r} + json.dumps({{'seconds': time.perf_counter() - t}}))"
+)
 TOUCH = "{mod}.start_run, {mod}.log_metric, {mod}.search_runs; "
 
 
@@ -200,36 +214,50 @@ def child_env() -> dict[str, str]:
     env = dict(os.environ)
     for var in ("LOOPML_URI", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "PYTHONPATH"):
         env.pop(var, None)
-    env.update(MLFLOW_ENABLE_TELEMETRY="false", MLFLOW_DISABLE_TELEMETRY="true",
-               DO_NOT_TRACK="1", GIT_PYTHON_REFRESH="quiet", PYTHONUNBUFFERED="1")
+    env.update(
+        MLFLOW_ENABLE_TELEMETRY="false",
+        MLFLOW_DISABLE_TELEMETRY="true",
+        DO_NOT_TRACK="1",
+        GIT_PYTHON_REFRESH="quiet",
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
 def run_child(python: Path, args: list[str], cwd: Path, verbose: bool) -> dict[str, Any]:
     """Run a child interpreter; forward its progress lines; return its result dict."""
     cmd = [str(python), "-P", *args]  # -P: don't put the script's dir on sys.path
-    proc = subprocess.Popen(cmd, cwd=cwd, env=child_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
     tail: deque[str] = deque(maxlen=40)
     result: dict[str, Any] | None = None
     assert proc.stdout is not None
     for line in proc.stdout:
         if line.startswith(RESULT):
-            result = json.loads(line[len(RESULT):])
+            result = json.loads(line[len(RESULT) :])
         elif line.startswith(PROGRESS):
-            print("  " + line[len(PROGRESS):].rstrip(), file=sys.stderr, flush=True)
+            print("  " + line[len(PROGRESS) :].rstrip(), file=sys.stderr, flush=True)
         else:
             tail.append(line)
             if verbose:
                 print("  | " + line.rstrip(), file=sys.stderr)
     if proc.wait() != 0 or result is None:
-        raise RuntimeError(f"child failed (exit {proc.returncode}): {' '.join(cmd)}\n"
-                           + "".join(tail))
+        raise RuntimeError(
+            f"child failed (exit {proc.returncode}): {' '.join(cmd)}\n" + "".join(tail)
+        )
     return result
 
 
-def in_tempdir(python: Path, args: list[str], verbose: bool,
-               then: list[str] | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def in_tempdir(
+    python: Path, args: list[str], verbose: bool, then: list[str] | None = None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Run a child in a fresh temp dir (and optionally a second child in the same dir)."""
     tmp = Path(tempfile.mkdtemp(prefix="loopml-bench-"))
     try:
@@ -249,79 +277,91 @@ def ensure_mlflow() -> None:
         print(f"creating {MLFLOW_VENV} ...", file=sys.stderr)
         subprocess.run([python, "-m", "venv", str(MLFLOW_VENV)], check=True)
     print("installing mlflow (takes a few minutes) ...", file=sys.stderr)
-    subprocess.run([str(MLFLOW_PY), "-m", "pip", "install", "-q", "--upgrade", "pip", "mlflow"],
-                   check=True, stdout=sys.stderr)
+    subprocess.run(
+        [str(MLFLOW_PY), "-m", "pip", "install", "-q", "--upgrade", "pip", "mlflow"],
+        check=True,
+        stdout=sys.stderr,
+    )
 
 
 def bench_import(python: Path, mod: str, verbose: bool, touch: bool = False) -> float:
     code = IMPORT_CODE.format(mod=mod, marker=RESULT, touch=TOUCH.format(mod=mod) if touch else "")
     in_tempdir(python, ["-c", code], verbose)  # warm-up: .pyc files, OS page cache
-    return statistics.median(in_tempdir(python, ["-c", code], verbose)[0]["seconds"]
-                             for _ in range(IMPORT_REPEATS))
+    times = [in_tempdir(python, ["-c", code], verbose)[0]["seconds"] for _ in range(IMPORT_REPEATS)]
+    return float(statistics.median(times))
 
 
-def row(name: str, ours: float | None, theirs: float | None, target: str,
-        ok: bool | None, note: str = "") -> dict[str, Any]:
-    ratio = theirs / ours if ours and theirs else None
-    return {"benchmark": name, "loopml_s": ours, "mlflow_s": theirs, "ratio": ratio,
-            "target": target, "pass": ok, "note": note}
+@dataclass
+class Row:
+    benchmark: str
+    loopml_s: float | None
+    mlflow_s: float | None
+    target: str = ""
+    passed: bool | None = None  # None: no target, information only
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        ratio = self.mlflow_s / self.loopml_s if self.loopml_s and self.mlflow_s else None
+        return {**asdict(self), "ratio": ratio}
 
 
 def run_all(quick: bool, verbose: bool) -> dict[str, Any]:
-    rows: list[dict[str, Any]] = []
-    say = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    def query_pair(python: Path, side: str, n: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Fill + in-process queries, then one query from a fresh process on the same store."""
+        args = [str(SCRIPT), "--child", "query", side, str(n)]
+        then = [str(SCRIPT), "--child", "query-fresh", side, str(n)]
+        filled, fresh = in_tempdir(python, args, verbose, then=then)
+        assert fresh is not None
+        return filled, fresh
 
     say("[1/3] import time (median of 5 fresh interpreters)")
-    ours = bench_import(LOOPML_PY, "loopml", verbose)
-    theirs = bench_import(MLFLOW_PY, "mlflow", verbose)
-    rows.append(row("import", ours, theirs, ">= 8x", theirs >= 8 * ours))
-    ours = bench_import(LOOPML_PY, "loopml", verbose, touch=True)
-    theirs = bench_import(MLFLOW_PY, "mlflow", verbose, touch=True)
-    rows.append(row("import + load tracking API", ours, theirs, "", None,
-                    "also touches start_run, log_metric, search_runs"))
+    ours, theirs = (bench_import(py, mod, verbose) for py, mod in SIDES)
+    rows = [Row("import", ours, theirs, ">= 8x", theirs >= 8 * ours)]
+    ours, theirs = (bench_import(py, mod, verbose, touch=True) for py, mod in SIDES)
+    note = "also touches start_run, log_metric, search_runs"
+    rows.append(Row("import + load tracking API", ours, theirs, note=note))
 
     n_log, n_log_ml = 10_000, 1_000 if quick else 10_000
     say(f"[2/3] {n_log:,} log_metric calls in one run")
     lm, _ = in_tempdir(LOOPML_PY, [str(SCRIPT), "--child", "log", "loopml", str(n_log)], verbose)
-    mf, _ = in_tempdir(MLFLOW_PY, [str(SCRIPT), "--child", "log", "mlflow", str(n_log_ml)],
-                       verbose)
-    theirs = mf["seconds"] * n_log / n_log_ml
+    mf, _ = in_tempdir(MLFLOW_PY, [str(SCRIPT), "--child", "log", "mlflow", str(n_log_ml)], verbose)
+    ours, theirs = lm["seconds"], mf["seconds"] * n_log / n_log_ml
     note = f"mlflow: {n_log_ml:,} calls x{n_log // n_log_ml}" if n_log_ml != n_log else ""
-    rows.append(row(f"log_metric x{n_log:,} + end run", lm["seconds"], theirs, ">= 50x",
-                    theirs >= 50 * lm["seconds"], note))
-    versions = {"loopml": lm["version"], "mlflow": mf["version"]}
+    ok = theirs >= 50 * ours
+    rows.append(Row(f"log_metric x{n_log:,} + end run", ours, theirs, ">= 50x", ok, note))
 
     n_q = 2_000 if quick else 10_000
     say(f"[3/3] first-page query, N={n_q:,} runs x 20 metrics x 3 params")
-    results = {}
-    for side, py in (("loopml", LOOPML_PY), ("mlflow", MLFLOW_PY)):
-        args = [str(SCRIPT), "--child", "query", side, str(n_q)]
-        results[side] = in_tempdir(py, args, verbose, then=[*args[:2], "query-fresh", *args[3:]])
-    (lq, lfresh), (mq, mfresh) = results["loopml"], results["mlflow"]
-    assert lfresh and mfresh
+    lq, lfresh = query_pair(LOOPML_PY, "loopml", n_q)
+    mq, mfresh = query_pair(MLFLOW_PY, "mlflow", n_q)
     same = lq["seeds"] == mq["seeds"]
-    tag = f"N={n_q:,}"
-    rows.append(row(f"query {tag} (median of {QUERY_REPEATS})", lq["median"], mq["median"],
-                    ">= 10x", mq["median"] >= 10 * lq["median"] and same,
-                    "same 100 runs, same order" if same else "RESULTS DIFFER"))
-    rows.append(row(f"query {tag} (first in process)", lq["first"], mq["first"], "", None))
-    rows.append(row(f"query {tag} (fresh process)", lfresh["first"], mfresh["first"], "", None))
-    rows.append(row(f"fill {tag} runs (info)", lq["fill"], mq["fill"], "", None))
-
+    note = "same 100 runs, same order" if same else "RESULTS DIFFER"
+    ok = mq["median"] >= 10 * lq["median"] and same
+    tag = f"query N={n_q:,}"
+    rows += [
+        Row(f"{tag} (median of {QUERY_REPEATS})", lq["median"], mq["median"], ">= 10x", ok, note),
+        Row(f"{tag} (first in process)", lq["first"], mq["first"]),
+        Row(f"{tag} (fresh process)", lfresh["first"], mfresh["first"]),
+        Row(f"fill N={n_q:,} runs (info)", lq["fill"], mq["fill"]),
+    ]
     if not quick:
         n_big = 100_000
         say(f"[3b] loopml alone, N={n_big:,}")
-        args = [str(SCRIPT), "--child", "query", "loopml", str(n_big)]
-        big, fresh = in_tempdir(LOOPML_PY, args, verbose,
-                                then=[*args[:2], "query-fresh", *args[3:]])
-        assert fresh
-        tag = f"N={n_big:,}"
-        rows.append(row(f"query {tag} (median of {QUERY_REPEATS})", big["median"], None,
-                        "< 0.5 s", big["median"] < 0.5))
-        rows.append(row(f"query {tag} (first in process)", big["first"], None, "", None))
-        rows.append(row(f"query {tag} (fresh process)", fresh["first"], None, "", None))
-        rows.append(row(f"fill {tag} runs (info)", big["fill"], None, "", None))
-    return {"quick": quick, "versions": versions, "rows": rows}
+        big, fresh = query_pair(LOOPML_PY, "loopml", n_big)
+        tag = f"query N={n_big:,}"
+        ok = big["median"] < 0.5
+        rows += [
+            Row(f"{tag} (median of {QUERY_REPEATS})", big["median"], None, "< 0.5 s", ok),
+            Row(f"{tag} (first in process)", big["first"], None),
+            Row(f"{tag} (fresh process)", fresh["first"], None),
+            Row(f"fill N={n_big:,} runs (info)", big["fill"], None),
+        ]
+    versions = {"loopml": lm["version"], "mlflow": mf["version"]}
+    return {"quick": quick, "versions": versions, "rows": [r.as_dict() for r in rows]}
+
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
 
 
 def fmt_s(x: float | None) -> str:
@@ -334,10 +374,18 @@ def print_table(report: dict[str, Any]) -> None:
     v = report["versions"]
     title = f"loopml {v['loopml']} vs MLflow {v['mlflow']} (SQLite)"
     header = ["benchmark", "loopml", "MLflow", "ratio", "target", "result", "note"]
-    lines = [[r["benchmark"], fmt_s(r["loopml_s"]), fmt_s(r["mlflow_s"]),
-              f"{r['ratio']:.1f}x" if r["ratio"] else "-", r["target"] or "-",
-              {True: "PASS", False: "FAIL", None: ""}[r["pass"]], r["note"]]
-             for r in report["rows"]]
+    lines = [
+        [
+            r["benchmark"],
+            fmt_s(r["loopml_s"]),
+            fmt_s(r["mlflow_s"]),
+            f"{r['ratio']:.1f}x" if r["ratio"] else "-",
+            r["target"] or "-",
+            {True: "PASS", False: "FAIL", None: ""}[r["passed"]],
+            r["note"],
+        ]
+        for r in report["rows"]
+    ]
     try:
         from rich.console import Console
         from rich.table import Table
@@ -363,8 +411,11 @@ def print_table(report: dict[str, Any]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="MLflow logs 1,000 points (x10), N=2,000 runs, skip N=100,000")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="MLflow logs 1,000 points (x10), N=2,000 runs, skip N=100,000",
+    )
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     parser.add_argument("--verbose", action="store_true", help="show children's output")
     parser.add_argument("--child", nargs=3, metavar=("TASK", "SIDE", "N"), help=argparse.SUPPRESS)
@@ -379,7 +430,7 @@ def main() -> int:
         print(json.dumps(report, indent=2))
     else:
         print_table(report)
-    return 0 if all(r["pass"] is not False for r in report["rows"]) else 1
+    return 0 if all(r["passed"] is not False for r in report["rows"]) else 1
 
 
 if __name__ == "__main__":

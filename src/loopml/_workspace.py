@@ -104,14 +104,8 @@ def init(path: str | os.PathLike[str] | None = None) -> Workspace:
     ``git init``, it makes ``path`` a project of its own even inside another project.
     """
     folder = Path(path or Path.cwd()).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    settings = resolve_settings(folder)
-    if settings.root != folder:
-        _create_folder_at(folder)
-        settings = resolve_settings(folder)
-    if _needs_folder(settings):
-        _create_folder_at(folder)
-    workspace = _get(settings)
+    _create_folder_at(folder)  # from now on, this folder is the project root
+    workspace = _get(resolve_settings(folder))
     workspace.upgrade()
     return workspace
 
