@@ -72,10 +72,8 @@ def pg_uri() -> Iterator[str]:
     try:
         yield url
     finally:
-        from loopml import _workspace
-
-        for ws in list(_workspace._open.values()):
-            ws.close()
+        # End runs and close stores before the database goes away under them.
+        _reset_loopml_state()
         with engine.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()

@@ -22,10 +22,7 @@ def _workspace(path: str | os.PathLike[str] | None) -> Workspace:
     return workspace(path)
 
 
-def _experiment_names(ws: Workspace, experiment: str | Sequence[str] | None) -> list[str] | None:
-    if experiment is None:
-        return None
-    names = [experiment] if isinstance(experiment, str) else list(experiment)
+def _check_experiments(ws: Workspace, names: list[str]) -> None:
     known = {e.name for e in ws.store.list_experiments()}
     missing = [n for n in names if n not in known]
     if missing:
@@ -33,7 +30,6 @@ def _experiment_names(ws: Workspace, experiment: str | Sequence[str] | None) -> 
         raise NotFoundError(
             f"no experiment named {', '.join(map(repr, missing))}; experiments: {listing}"
         )
-    return names
 
 
 def search_runs(
@@ -46,10 +42,19 @@ def search_runs(
 ) -> list[Run]:
     """Like :func:`runs`, as a list of :class:`Run` records (no pandas)."""
     ws = _workspace(path)
-    names = _experiment_names(ws, experiment)
-    return ws.store.search_runs(
+    names = (
+        None
+        if experiment is None
+        else [experiment]
+        if isinstance(experiment, str)
+        else list(experiment)
+    )
+    found = ws.store.search_runs(
         experiments=names, filter=filter, order_by=order_by, limit=limit, offset=offset
     )
+    if not found and names:
+        _check_experiments(ws, names)  # nothing found: say so if a name is mistyped
+    return found
 
 
 def runs(
