@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from loopml._errors import BlobCorruptError, InvalidInputError
+from loopml._errors import ArtifactError, BlobCorruptError, BlobNotFoundError, InvalidInputError
 
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 CHUNK = 1 << 20
@@ -61,6 +61,19 @@ def corrupt(digest: str, actual: str, where: str) -> BlobCorruptError:
         f"blob {digest} at {where} is corrupt: its content hashes to {actual}. It was modified "
         "or truncated outside loopml; restore it from a backup or log the artifact again "
         "(that replaces the damaged copy)"
+    )
+
+
+def missing(digest: str, store: str, quarantined: str | None) -> ArtifactError:
+    """The error for a blob that is not where its digest says: corrupt earlier, or deleted."""
+    if quarantined is not None:
+        return BlobCorruptError(
+            f"blob {digest} was found corrupt and moved to {quarantined}; restore it from a "
+            "backup or log the artifact again (that stores a good copy)"
+        )
+    return BlobNotFoundError(
+        f"blob {digest} is missing from the artifact store {store}; it was deleted outside "
+        "loopml. Restore it from a backup or log the artifact again"
     )
 
 

@@ -10,8 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from loopml._errors import ArtifactError, BlobCorruptError, BlobNotFoundError
-from loopml.artifacts._base import CHUNK, ArtifactStore, BlobInfo, check_digest, corrupt
+from loopml._errors import ArtifactError
+from loopml.artifacts._base import (
+    CHUNK,
+    ArtifactStore,
+    BlobInfo,
+    check_digest,
+    corrupt,
+    missing,
+)
 
 
 class FsspecArtifactStore(ArtifactStore):
@@ -80,16 +87,9 @@ class FsspecArtifactStore(ArtifactStore):
         try:
             data: bytes = self.fs.cat_file(path)
         except FileNotFoundError:
-            quarantined = self.fs.glob(f"{self.base}/quarantine/{digest[7:]}.*")
-            if quarantined:
-                raise BlobCorruptError(
-                    f"blob {digest} was found corrupt and moved to {quarantined[-1]}; restore "
-                    "it from a backup or log the artifact again (that stores a good copy)"
-                ) from None
-            raise BlobNotFoundError(
-                f"blob {digest} is missing from the artifact store {self.url}; it was deleted "
-                "outside loopml. Restore it from a backup or log the artifact again"
-            ) from None
+            quarantined = sorted(self.fs.glob(f"{self.base}/quarantine/{digest[7:]}.*"))
+            aside = str(quarantined[-1]) if quarantined else None
+            raise missing(digest, self.url, aside) from None
         actual = "sha256:" + hashlib.sha256(data).hexdigest()
         if actual != digest:
             aside = f"{self.base}/quarantine/{digest[7:]}.{int(time.time())}"

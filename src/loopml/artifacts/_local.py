@@ -11,8 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from loopml._errors import ArtifactError, BlobCorruptError, BlobNotFoundError
-from loopml.artifacts._base import CHUNK, ArtifactStore, BlobInfo, check_digest, corrupt
+from loopml._errors import ArtifactError, BlobCorruptError
+from loopml.artifacts._base import (
+    CHUNK,
+    ArtifactStore,
+    BlobInfo,
+    check_digest,
+    corrupt,
+    missing,
+)
 
 
 def _intact_size(path: Path, size: int) -> bool:
@@ -83,15 +90,8 @@ class LocalArtifactStore(ArtifactStore):
             return path.open("rb")
         except FileNotFoundError:
             quarantined = sorted((self.root / "quarantine").glob(f"{digest[7:]}.*"))
-            if quarantined:
-                raise BlobCorruptError(
-                    f"blob {digest} was found corrupt and moved to {quarantined[-1]}; restore "
-                    "it from a backup or log the artifact again (that stores a good copy)"
-                ) from None
-            raise BlobNotFoundError(
-                f"blob {digest} is missing from the artifact store {self.root}; it was deleted "
-                "outside loopml. Restore it from a backup or log the artifact again"
-            ) from None
+            aside = str(quarantined[-1]) if quarantined else None
+            raise missing(digest, str(self.root), aside) from None
 
     def get_bytes(self, digest: str) -> bytes:
         with self._open(digest) as handle:
