@@ -12,7 +12,7 @@ import pytest
 
 import loopml
 from loopml.tracking import _capture
-from tests.tracking._scripts import child_env, run_script
+from tests.tracking._scripts import run_script
 
 
 def _git(folder: Path, *args: str) -> str:
@@ -121,4 +121,3 @@ def test_the_changes_hash_covers_the_diff_bytes(repo: Path) -> None:
     ).stdout
     assert state.changes_sha256 == hashlib.sha256(diff).hexdigest()
     assert state.diff == diff
-    assert child_env()  # the helper keeps PATH etc.
