@@ -31,6 +31,7 @@ EXPECTED = {
     "WorkspaceNotFoundError",
     "__version__",
     "active_run",
+    "datasets",
     "download_artifacts",
     "end_run",
     "experiments",

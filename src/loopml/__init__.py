@@ -38,6 +38,7 @@ from loopml._version import __version__
 
 if TYPE_CHECKING:
     from loopml._workspace import Workspace, init, workspace
+    from loopml.data import datasets
     from loopml.store import ArtifactRef, Experiment, MetricPoint, Run
     from loopml.tracking import (
         ActiveRun,
@@ -115,6 +116,7 @@ __all__ = [
     "WorkspaceNotFoundError",
     "__version__",
     "active_run",
+    "datasets",
     "download_artifacts",
     "end_run",
     "experiments",
@@ -138,7 +140,15 @@ __all__ = [
 ]
 
 
+#: Sub-modules that are part of the public API, loaded on first use.
+_LAZY_MODULES: dict[str, str] = {"datasets": "loopml.data.datasets"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODULES:
+        value = importlib.import_module(_LAZY_MODULES[name])
+        globals()[name] = value
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'loopml' has no attribute {name!r}")

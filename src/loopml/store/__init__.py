@@ -6,6 +6,8 @@ from loopml.store._base import Store
 from loopml.store._records import (
     RUN_STATUSES,
     ArtifactRef,
+    DatasetFile,
+    DatasetVersionRecord,
     Experiment,
     MetricPoint,
     Run,
@@ -15,6 +17,8 @@ from loopml.store._records import (
 __all__ = [
     "RUN_STATUSES",
     "ArtifactRef",
+    "DatasetFile",
+    "DatasetVersionRecord",
     "Experiment",
     "MetricPoint",
     "Run",

@@ -11,7 +11,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 
-from loopml.store._records import ArtifactRef, Experiment, MetricPoint, Run, RunLiveness
+from loopml.store._records import (
+    ArtifactRef,
+    DatasetFile,
+    DatasetVersionRecord,
+    Experiment,
+    MetricPoint,
+    Run,
+    RunLiveness,
+)
 
 
 class Store(ABC):
@@ -125,6 +133,40 @@ class Store(ABC):
     @abstractmethod
     def list_artifacts(self, run_id: str) -> list[ArtifactRef]:
         """A run's artifacts, by name."""
+
+    # -- datasets -----------------------------------------------------------------------------
+    @abstractmethod
+    def find_dataset_version(self, name: str, content_id: str) -> DatasetVersionRecord | None:
+        """The version of dataset ``name`` with this content, if it was registered already."""
+
+    @abstractmethod
+    def create_dataset_version(
+        self,
+        name: str,
+        *,
+        content_id: str,
+        row_count: int,
+        columns: Sequence[tuple[str, str]],
+        roles: Mapping[str, str],
+        source: Mapping[str, object],
+        files: Sequence[DatasetFile],
+        parents: Sequence[tuple[str, int, str]] = (),
+        run_id: str | None = None,
+        description: str | None = None,
+    ) -> tuple[DatasetVersionRecord, bool]:
+        """Record a new version (numbered 1, 2, ...) unless this content is one already.
+
+        Returns the version and whether it was created. ``parents`` are (dataset name,
+        version, relation) of the versions it was derived from.
+        """
+
+    @abstractmethod
+    def get_dataset_version(self, name: str, version: int | None = None) -> DatasetVersionRecord:
+        """A version of a dataset (the latest when ``version`` is None)."""
+
+    @abstractmethod
+    def list_dataset_versions(self, name: str | None = None) -> list[DatasetVersionRecord]:
+        """Every version of one dataset (or the latest version of every dataset)."""
 
     # -- housekeeping -------------------------------------------------------------------------
     @abstractmethod

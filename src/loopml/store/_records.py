@@ -119,3 +119,32 @@ class Run:
             "error": self.error,
             "parent_id": self.parent_id,
         }
+
+
+@dataclass(frozen=True)
+class DatasetFile:
+    """One Parquet part of a dataset version: its blob digest, size and row count."""
+
+    part: int
+    digest: str
+    size: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class DatasetVersionRecord:
+    """What the store keeps about one immutable version of a named dataset."""
+
+    name: str
+    version: int
+    content_id: str
+    row_count: int
+    columns: list[tuple[str, str]]
+    roles: dict[str, str]
+    source: dict[str, object]
+    files: list[DatasetFile]
+    size_bytes: int
+    created_at: int
+    run_id: str | None = None
+    parents: list[tuple[str, int, str]] = field(default_factory=list)
+    description: str | None = None

@@ -26,6 +26,7 @@ from loopml.store import _tables as tbl
 from loopml.store._base import Store
 from loopml.store._engine import make_engine, retrying
 from loopml.store._records import ArtifactRef, Experiment, MetricPoint, Run, RunLiveness
+from loopml.store._sql_datasets import DatasetsMixin
 from loopml.store._tables import (
     DIGEST_COLUMNS,
     artifacts,
@@ -51,7 +52,7 @@ def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterable[Sequence[T]]:
         yield items[start : start + size]
 
 
-class SqlStore(Store):
+class SqlStore(DatasetsMixin, Store):
     """Metadata store on SQLite or PostgreSQL through SQLAlchemy Core.
 
     SQLite schemas upgrade themselves on open; PostgreSQL ones are upgraded with

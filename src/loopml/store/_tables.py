@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 NAMING = {
@@ -121,5 +122,69 @@ artifacts = Table(
     Index(None, "digest"),
 )
 
+# -- Phase 1: datasets (revision 0002) ------------------------------------------------------------
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(MAX_NAME_LENGTH), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("description", Text, nullable=True),
+)
+
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("dataset_id", Integer, ForeignKey("datasets.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    # sha256 over the canonical data (loopml.data._content_id), not over any file's bytes.
+    Column("content_id", String(71), nullable=False),
+    Column("row_count", BigInteger, nullable=False),
+    Column("column_count", Integer, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("columns", Text, nullable=False),  # JSON [[name, arrow type], ...]
+    Column("roles", Text, nullable=False),  # JSON {column: role}
+    Column("source", Text, nullable=False),  # JSON {kind, ...}, never credentials
+    Column("run_pk", Integer, ForeignKey("runs.pk"), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("description", Text, nullable=True),
+    UniqueConstraint("dataset_id", "version"),
+    UniqueConstraint("dataset_id", "content_id"),
+    Index(None, "content_id"),
+)
+
+dataset_files = Table(
+    "dataset_files",
+    metadata,
+    Column(
+        "version_pk",
+        Integer,
+        ForeignKey("dataset_versions.pk", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("part", Integer, primary_key=True),
+    Column("digest", String(71), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Index(None, "digest"),
+)
+
+dataset_lineage = Table(
+    "dataset_lineage",
+    metadata,
+    Column(
+        "child_pk", Integer, ForeignKey("dataset_versions.pk", ondelete="CASCADE"), primary_key=True
+    ),
+    Column(
+        "parent_pk",
+        Integer,
+        ForeignKey("dataset_versions.pk", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("relation", String(32), nullable=False),
+    Index(None, "parent_pk"),
+)
+
 #: Every column that holds a blob digest; ``loopml gc`` deletes only blobs none of them names.
-DIGEST_COLUMNS = [artifacts.c.digest]
+DIGEST_COLUMNS = [artifacts.c.digest, dataset_files.c.digest]

@@ -1,0 +1,256 @@
+"""Dataset versions: immutable, content-addressed tables with roles, source and lineage.
+
+::
+
+    import loopml
+
+    v1 = loopml.datasets.register(frame, name="transactions", roles={"is_fraud": "target"})
+    v1.version, v1.id          # 1, 'sha256:...' (the same data gives the same id anywhere)
+    loopml.datasets.get("transactions").to_pandas()
+
+Registering the same content again returns the existing version and writes nothing. Data is
+stored once as canonical Parquet in the artifact store; the id is a hash of the canonical data
+(:mod:`loopml.data._content_id`), not of the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loopml._errors import InvalidInputError
+from loopml.store import DatasetFile, DatasetVersionRecord
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+    from loopml._workspace import Workspace
+
+ROLES = ("feature", "target", "prediction", "id", "timestamp", "ignored")
+ROW_GROUP_SIZE = 1 << 20
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """One immutable version of a named dataset."""
+
+    record: DatasetVersionRecord
+    workspace: Workspace
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def version(self) -> int:
+        return self.record.version
+
+    @property
+    def id(self) -> str:
+        """The content id: sha256 over the canonical data."""
+        return self.record.content_id
+
+    @property
+    def rows(self) -> int:
+        return self.record.row_count
+
+    @property
+    def columns(self) -> list[tuple[str, str]]:
+        """(name, type) of each column, in the order they were registered."""
+        return list(self.record.columns)
+
+    @property
+    def roles(self) -> dict[str, str]:
+        return dict(self.record.roles)
+
+    @property
+    def parents(self) -> list[tuple[str, int, str]]:
+        """(dataset, version, relation) of the versions this one was derived from."""
+        return list(self.record.parents)
+
+    @property
+    def run_id(self) -> str | None:
+        """The run that registered this version, if one was active."""
+        return self.record.run_id
+
+    @property
+    def uri(self) -> str:
+        return f"datasets:/{self.name}/{self.version}"
+
+    def columns_with_role(self, role: str) -> list[str]:
+        return [name for name, _ in self.columns if self.record.roles.get(name) == role]
+
+    def to_arrow(self) -> pa.Table:
+        """The data as a pyarrow Table (every part verified against its digest)."""
+        import io
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        parts = [
+            pq.read_table(io.BytesIO(self.workspace.artifacts.get_bytes(f.digest)))
+            for f in self.record.files
+        ]
+        if not parts:
+            return pa.table({})
+        return pa.concat_tables(parts)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The data as a pandas DataFrame."""
+        frame: pd.DataFrame = self.to_arrow().to_pandas()
+        return frame
+
+    def __repr__(self) -> str:
+        return (
+            f"DatasetVersion({self.name!r}, version={self.version}, rows={self.rows}, "
+            f"id={self.id[:19]}...)"
+        )
+
+
+def _read_path(path: Path) -> tuple[Any, dict[str, object]]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise InvalidInputError(f"cannot register {path}: no such file")
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    try:
+        if head == b"PAR1":
+            return pq.read_table(path), {"kind": "parquet", "path": str(path.resolve())}
+        if path.suffix.lower() == ".parquet":
+            raise InvalidInputError(
+                f"{path} is named .parquet but is not a Parquet file (no PAR1 magic bytes)"
+            )
+        table = pacsv.read_csv(path)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"cannot read {path} as CSV or Parquet: {exc}") from exc
+    for field in table.schema:
+        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+            raise InvalidInputError(
+                f"column {field.name!r} of {path} is not valid UTF-8 text; convert the file "
+                "to UTF-8 (e.g. iconv -f latin1 -t utf-8) or load it with pandas "
+                "(encoding=...) and register the DataFrame"
+            )
+    return table, {"kind": "csv", "path": str(path.resolve())}
+
+
+def _as_table(data: Any) -> tuple[Any, dict[str, object]]:
+    if isinstance(data, str | os.PathLike):
+        return _read_path(Path(data))
+    module = type(data).__module__.split(".")[0]
+    kind = {"pandas": "pandas", "polars": "polars", "pyarrow": "arrow"}.get(module)
+    if kind is None:
+        raise InvalidInputError(
+            f"cannot register a {type(data).__name__}; pass a pandas or polars DataFrame, a "
+            "pyarrow Table, or the path of a CSV or Parquet file"
+        )
+    return data, {"kind": kind}
+
+
+def _check_roles(roles: Mapping[str, str] | None, names: Sequence[str]) -> dict[str, str]:
+    given = dict(roles or {})
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise InvalidInputError(
+            f"roles name column(s) {', '.join(map(repr, unknown))} that the data does not "
+            f"have; columns: {', '.join(names)}"
+        )
+    bad = {c: r for c, r in given.items() if r not in ROLES}
+    if bad:
+        column, role = next(iter(bad.items()))
+        raise InvalidInputError(
+            f"role {role!r} of column {column!r} is not a role; use one of {', '.join(ROLES)}"
+        )
+    return {name: given.get(name, "feature") for name in names}
+
+
+def register(
+    data: Any,
+    name: str,
+    *,
+    roles: Mapping[str, str] | None = None,
+    parents: Sequence[DatasetVersion] = (),
+    relation: str = "derived",
+    description: str | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> DatasetVersion:
+    """Register ``data`` as a version of dataset ``name`` (or find the identical one).
+
+    ``data`` is a pandas or polars DataFrame, a pyarrow Table, or a CSV or Parquet path.
+    ``roles`` maps columns to feature (the default), target, prediction, id, timestamp or
+    ignored. The active run, if any, is recorded as the producer; ``parents`` are the versions
+    this one was derived from.
+    """
+    import pyarrow.parquet as pq
+
+    from loopml._workspace import workspace
+    from loopml.data._canonical import canonical_table
+    from loopml.data._content_id import content_id_of_batches
+    from loopml.store._sql_datasets import check_dataset_name
+    from loopml.tracking import active_run
+
+    check_dataset_name(name)
+    raw, source = _as_table(data)
+    table = canonical_table(raw)
+    if table.num_columns == 0 or table.num_rows == 0:
+        raise InvalidInputError(
+            f"cannot register empty data as {name!r} ({table.num_rows} rows, "
+            f"{table.num_columns} columns)"
+        )
+    column_roles = _check_roles(roles, table.column_names)
+    cid = content_id_of_batches(table.schema, table.to_batches())
+    ws = workspace(path, create=True)
+    store = ws.store
+    found = store.find_dataset_version(name, cid)
+    if found is not None:
+        return DatasetVersion(found, ws)
+    with tempfile.TemporaryDirectory() as tmp:
+        file = Path(tmp) / "part-0.parquet"
+        pq.write_table(
+            table, file, compression="zstd", store_schema=False, row_group_size=ROW_GROUP_SIZE
+        )
+        digest, size = ws.artifacts.put_file(file)
+    run = active_run()
+    record, _ = store.create_dataset_version(
+        name,
+        content_id=cid,
+        row_count=table.num_rows,
+        columns=[(f.name, str(f.type)) for f in table.schema],
+        roles=column_roles,
+        source=source,
+        files=[DatasetFile(0, digest, size, table.num_rows)],
+        parents=[(p.name, p.version, relation) for p in parents],
+        run_id=run.id if run is not None else None,
+        description=description,
+    )
+    return DatasetVersion(record, ws)
+
+
+def get(
+    name: str, version: int | None = None, *, path: str | os.PathLike[str] | None = None
+) -> DatasetVersion:
+    """A version of dataset ``name``: the latest, or the numbered one."""
+    from loopml._workspace import workspace
+
+    ws = workspace(path)
+    return DatasetVersion(ws.store.get_dataset_version(name, version), ws)
+
+
+def versions(
+    name: str | None = None, *, path: str | os.PathLike[str] | None = None
+) -> list[DatasetVersion]:
+    """Every version of dataset ``name``, or the latest version of every dataset."""
+    from loopml._workspace import workspace
+
+    ws = workspace(path)
+    return [DatasetVersion(r, ws) for r in ws.store.list_dataset_versions(name)]
+
+
+__all__ = ["ROLES", "DatasetVersion", "get", "register", "versions"]

@@ -1,0 +1,146 @@
+"""loopml.datasets: register, get and list immutable, content-addressed dataset versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import loopml
+from loopml.demo import fraud_transactions
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    return fraud_transactions(500, seed=2)
+
+
+def test_registering_gives_version_1_with_a_content_id_and_the_data_back(
+    workspace_env: str, frame: pd.DataFrame
+) -> None:
+    version = loopml.datasets.register(
+        frame, "transactions", roles={"is_fraud": "target", "transaction_id": "id"}
+    )
+    assert version.version == 1
+    assert version.id.startswith("sha256:") and len(version.id) == 71
+    assert version.rows == 500
+    assert [name for name, _ in version.columns] == list(frame.columns)
+    assert version.roles["is_fraud"] == "target" and version.roles["amount"] == "feature"
+    assert version.columns_with_role("id") == ["transaction_id"]
+    pd.testing.assert_frame_equal(loopml.datasets.get("transactions").to_pandas(), frame)
+
+
+def test_the_same_data_registered_twice_is_stored_once(
+    workspace_env: str, frame: pd.DataFrame
+) -> None:
+    first = loopml.datasets.register(frame, "transactions")
+    blobs_before = {b.digest for b in loopml.workspace().artifacts.list_blobs()}
+    again = loopml.datasets.register(pl.from_pandas(frame), "transactions")
+    assert again.version == first.version == 1
+    assert again.id == first.id
+    assert {b.digest for b in loopml.workspace().artifacts.list_blobs()} == blobs_before
+
+
+def test_new_data_becomes_the_next_version_and_get_returns_the_latest(
+    workspace_env: str, frame: pd.DataFrame
+) -> None:
+    first = loopml.datasets.register(frame, "transactions")
+    shifted = loopml.datasets.register(
+        fraud_transactions(500, seed=2, shift=1.0), "transactions", parents=[first]
+    )
+    assert shifted.version == 2
+    assert shifted.parents == [("transactions", 1, "derived")]
+    assert loopml.datasets.get("transactions").version == 2
+    assert loopml.datasets.get("transactions", 1).id == first.id
+    assert [v.version for v in loopml.datasets.versions("transactions")] == [1, 2]
+    assert [v.name for v in loopml.datasets.versions()] == ["transactions"]
+
+
+def test_the_active_run_is_recorded_as_the_producer(
+    workspace_env: str, frame: pd.DataFrame
+) -> None:
+    with loopml.start_run(experiment="ingest") as run:
+        version = loopml.datasets.register(frame, "transactions")
+    assert version.run_id == run.id
+    assert loopml.datasets.get("transactions").run_id == run.id
+
+
+def test_csv_and_parquet_files_register_as_the_same_content(
+    workspace_env: str, frame: pd.DataFrame, project: Path
+) -> None:
+    frame.to_csv(project / "tx.csv", index=False)
+    frame.to_parquet(project / "tx.parquet", index=False)
+    from_csv = loopml.datasets.register(project / "tx.csv", "from_csv")
+    from_parquet = loopml.datasets.register(str(project / "tx.parquet"), "from_parquet")
+    assert from_csv.id == from_parquet.id == loopml.datasets.register(frame, "frame").id
+    assert from_csv.record.source["kind"] == "csv"
+
+
+def test_infinities_and_all_missing_columns_are_kept(workspace_env: str) -> None:
+    data = pd.DataFrame({"x": [1.0, np.inf, -np.inf], "empty": [np.nan, np.nan, np.nan]})
+    version = loopml.datasets.register(data, "edge")
+    back = version.to_pandas()
+    assert back["x"].tolist() == [1.0, np.inf, -np.inf]
+    assert back["empty"].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda p: pd.DataFrame(), "empty"),
+        (lambda p: pd.DataFrame({"a": []}), "empty"),
+        (lambda p: pd.DataFrame({"m": [1, "x", 2.5]}), "column 'm' mixes types"),
+        (lambda p: [1, 2], "cannot register a list"),
+        (lambda p: p / "missing.csv", "no such file"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(
+    workspace_env: str, project: Path, make: object, words: str
+) -> None:
+    with pytest.raises(loopml.InvalidInputError, match=words):
+        loopml.datasets.register(make(project), "bad")  # type: ignore[operator]
+
+
+def test_a_non_utf8_csv_names_the_column_and_the_fix(workspace_env: str, project: Path) -> None:
+    (project / "latin.csv").write_bytes("name,n\ncaf\xe9,1\n".encode("latin-1"))
+    with pytest.raises(loopml.InvalidInputError, match="UTF-8"):
+        loopml.datasets.register(project / "latin.csv", "latin")
+
+
+def test_a_file_that_is_not_what_its_extension_says_is_refused(
+    workspace_env: str, project: Path
+) -> None:
+    (project / "fake.parquet").write_text("a,b\n1,2\n")
+    with pytest.raises(loopml.InvalidInputError, match="not a Parquet file"):
+        loopml.datasets.register(project / "fake.parquet", "fake")
+
+
+@pytest.mark.parametrize(
+    ("roles", "words"),
+    [({"nope": "target"}, "does not have"), ({"amount": "label"}, "not a role")],
+)
+def test_bad_roles_are_refused(
+    workspace_env: str, frame: pd.DataFrame, roles: dict[str, str], words: str
+) -> None:
+    with pytest.raises(loopml.InvalidInputError, match=words):
+        loopml.datasets.register(frame, "transactions", roles=roles)
+
+
+def test_unknown_datasets_and_versions_say_how_to_list_them(workspace_env: str) -> None:
+    with pytest.raises(loopml.NotFoundError, match="loopml data list"):
+        loopml.datasets.get("nothing")
+    loopml.datasets.register(pa.table({"a": [1]}), "one")
+    with pytest.raises(loopml.NotFoundError, match="version 7"):
+        loopml.datasets.get("one", 7)
+    with pytest.raises(loopml.InvalidInputError, match="positive integer"):
+        loopml.datasets.get("one", 0)
+
+
+def test_gc_keeps_the_blobs_of_dataset_versions(workspace_env: str, frame: pd.DataFrame) -> None:
+    version = loopml.datasets.register(frame, "transactions")
+    referenced = loopml.workspace().store.referenced_digests()
+    assert version.record.files[0].digest in referenced
