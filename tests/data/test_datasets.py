@@ -144,3 +144,13 @@ def test_gc_keeps_the_blobs_of_dataset_versions(workspace_env: str, frame: pd.Da
     version = loopml.datasets.register(frame, "transactions")
     referenced = loopml.workspace().store.referenced_digests()
     assert version.record.files[0].digest in referenced
+
+
+def test_roles_carry_over_to_the_next_version_unless_given(
+    workspace_env: str, frame: pd.DataFrame
+) -> None:
+    loopml.datasets.register(frame, "transactions", roles={"is_fraud": "target"})
+    second = loopml.datasets.register(frame.head(100), "transactions")
+    assert second.roles["is_fraud"] == "target"
+    third = loopml.datasets.register(frame.head(50), "transactions", roles={})
+    assert third.roles["is_fraud"] == "feature"

@@ -38,7 +38,11 @@ def test_the_demo_tracks_real_models_and_finds_the_best(project: Path) -> None:
     assert frame["metrics.roc_auc"].max() == result.best_auc
     assert result.best_auc > 0.75  # a real model learned something real
     best = loopml.get_run(result.best_run_id, path=project / "ws")
-    assert "data/transactions.csv" in best.artifacts
+    dataset = loopml.datasets.get("transactions", path=project / "ws")
+    assert result.dataset == "transactions/1"
+    assert best.params["dataset"] == "transactions/1"
+    assert best.tags["loopml.dataset.id"] == dataset.id
+    assert dataset.roles["is_fraud"] == "target" and dataset.rows == 3000
     assert best.tags["loopml.seed"] == "7"
     assert any(line.startswith("best") for line in lines)
 

@@ -45,10 +45,11 @@ def _root(
 
 
 def _register() -> None:
-    from loopml._cli import db, demo, doctor, experiments, gc, init, runs
+    from loopml._cli import data, db, demo, doctor, experiments, gc, init, runs
 
     app.command("init")(init.init)
     app.add_typer(runs.app, name="runs")
+    app.add_typer(data.app, name="data")
     app.command("experiments")(experiments.experiments)
     app.command("gc")(gc.gc)
     app.command("doctor")(doctor.doctor)

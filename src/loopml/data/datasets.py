@@ -185,8 +185,8 @@ def register(
 
     ``data`` is a pandas or polars DataFrame, a pyarrow Table, or a CSV or Parquet path.
     ``roles`` maps columns to feature (the default), target, prediction, id, timestamp or
-    ignored. The active run, if any, is recorded as the producer; ``parents`` are the versions
-    this one was derived from.
+    ignored; without it, the latest version's roles carry over. The active run, if any, is
+    recorded as the producer; ``parents`` are the versions this one was derived from.
     """
     import pyarrow.parquet as pq
 
@@ -204,10 +204,12 @@ def register(
             f"cannot register empty data as {name!r} ({table.num_rows} rows, "
             f"{table.num_columns} columns)"
         )
-    column_roles = _check_roles(roles, table.column_names)
-    cid = content_id_of_batches(table.schema, table.to_batches())
     ws = workspace(path, create=True)
     store = ws.store
+    if roles is None:
+        roles = _previous_roles(store, name, table.column_names)
+    column_roles = _check_roles(roles, table.column_names)
+    cid = content_id_of_batches(table.schema, table.to_batches())
     found = store.find_dataset_version(name, cid)
     if found is not None:
         return DatasetVersion(found, ws)
@@ -231,6 +233,17 @@ def register(
         description=description,
     )
     return DatasetVersion(record, ws)
+
+
+def _previous_roles(store: Any, name: str, names: Sequence[str]) -> dict[str, str]:
+    """Roles carry over from the latest version for the columns that are still there."""
+    from loopml._errors import NotFoundError
+
+    try:
+        latest = store.get_dataset_version(name)
+    except NotFoundError:
+        return {}
+    return {column: role for column, role in latest.roles.items() if column in names}
 
 
 def get(

@@ -8,7 +8,6 @@ best one. Each later phase adds its step here.
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ class DemoResult:
     run_ids: list[str] = field(default_factory=list)
     best_run_id: str = ""
     best_auc: float = 0.0
+    dataset: str = ""
 
 
 def pick_folder(base: Path) -> Path:
@@ -92,46 +92,53 @@ def run_demo(
 
     data = fraud_transactions(rows, seed=seed)
     report(f"data       {len(data):,} transactions, {data[TARGET].mean():.1%} fraud (seed {seed})")
+    dataset = loopml.datasets.register(
+        data,
+        "transactions",
+        roles={TARGET: "target", "transaction_id": "id"},
+        description="generated card transactions (loopml demo)",
+        path=folder,
+    )
+    result.dataset = f"{dataset.name}/{dataset.version}"
+    report(f"dataset    {dataset.name} v{dataset.version}  {dataset.id[:19]}...  (content id)")
+    data = dataset.to_pandas()  # train from the registered version, not the in-memory frame
     train, test = train_test_split(data, test_size=0.25, random_state=seed, stratify=data[TARGET])
     x_train, y_train = train[FEATURES], train[TARGET]
     x_test, y_test = test[FEATURES], test[TARGET]
 
-    with tempfile.TemporaryDirectory() as tmp:
-        data_file = Path(tmp) / "transactions.csv"
-        data.to_csv(data_file, index=False)
-        for name, params, build in _candidates(seed):
-            with loopml.start_run(experiment=EXPERIMENT, name=name, path=folder) as run:
-                loopml.seed(seed)
-                run.log_params({**params, "rows": rows, "test_size": 0.25})
-                run.log_artifact(data_file, name="data/transactions.csv")
-                model = build()
-                model.fit(x_train, y_train)
-                if hasattr(model, "staged_predict_proba"):
-                    for step, proba in enumerate(model.staged_predict_proba(x_test)):
-                        if step % 10 == 9:
-                            run.log_metric("val_log_loss", log_loss(y_test, proba), step=step + 1)
-                scores = model.predict_proba(x_test)[:, 1]
-                predicted = (scores >= 0.5).astype(int)
-                metrics = {
-                    "roc_auc": roc_auc_score(y_test, scores),
-                    "pr_auc": average_precision_score(y_test, scores),
-                    "log_loss": log_loss(y_test, scores),
-                    "precision": precision_score(y_test, predicted, zero_division=0),
-                    "recall": recall_score(y_test, predicted, zero_division=0),
-                    "f1": f1_score(y_test, predicted, zero_division=0),
-                }
-                run.log_metrics({k: float(v) for k, v in metrics.items()})
-                matrix = confusion_matrix(y_test, predicted).tolist()
-                run.log_artifact(
-                    json.dumps({"labels": [0, 1], "matrix": matrix}).encode(),
-                    name="eval/confusion_matrix.json",
-                )
-                run.set_tag("stage", "demo")
-                result.run_ids.append(run.id)
-            report(
-                f"run        {run.id[:8]}  {name:<13} roc_auc {metrics['roc_auc']:.4f}  "
-                f"pr_auc {metrics['pr_auc']:.4f}"
+    for name, params, build in _candidates(seed):
+        with loopml.start_run(experiment=EXPERIMENT, name=name, path=folder) as run:
+            loopml.seed(seed)
+            run.log_params({**params, "rows": rows, "test_size": 0.25, "dataset": result.dataset})
+            run.set_tag("loopml.dataset.id", dataset.id)
+            model = build()
+            model.fit(x_train, y_train)
+            if hasattr(model, "staged_predict_proba"):
+                for step, proba in enumerate(model.staged_predict_proba(x_test)):
+                    if step % 10 == 9:
+                        run.log_metric("val_log_loss", log_loss(y_test, proba), step=step + 1)
+            scores = model.predict_proba(x_test)[:, 1]
+            predicted = (scores >= 0.5).astype(int)
+            metrics = {
+                "roc_auc": roc_auc_score(y_test, scores),
+                "pr_auc": average_precision_score(y_test, scores),
+                "log_loss": log_loss(y_test, scores),
+                "precision": precision_score(y_test, predicted, zero_division=0),
+                "recall": recall_score(y_test, predicted, zero_division=0),
+                "f1": f1_score(y_test, predicted, zero_division=0),
+            }
+            run.log_metrics({k: float(v) for k, v in metrics.items()})
+            matrix = confusion_matrix(y_test, predicted).tolist()
+            run.log_artifact(
+                json.dumps({"labels": [0, 1], "matrix": matrix}).encode(),
+                name="eval/confusion_matrix.json",
             )
+            run.set_tag("stage", "demo")
+            result.run_ids.append(run.id)
+        report(
+            f"run        {run.id[:8]}  {name:<13} roc_auc {metrics['roc_auc']:.4f}  "
+            f"pr_auc {metrics['pr_auc']:.4f}"
+        )
 
     best = loopml.search_runs(
         EXPERIMENT,

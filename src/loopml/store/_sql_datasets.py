@@ -243,9 +243,9 @@ class DatasetsMixin:
 
         found: list[DatasetVersionRecord] = self._read(body)
         if not found:
-            which = "any version" if version is None else f"version {version}"
+            problem = "does not exist" if version is None else f"has no version {version}"
             raise NotFoundError(
-                f"dataset {name!r} has no {which}; list datasets with `loopml data list`"
+                f"dataset {name!r} {problem}; list datasets with `loopml data list`"
             )
         return found[0]
 
