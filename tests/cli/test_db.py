@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from loopml.store._migrate import HEAD_REVISION as HEAD
 from tests.cli.conftest import Cli
 
 
@@ -19,7 +20,7 @@ def test_db_current_reports_an_empty_database(cli: Cli, empty_pg: str) -> None:
     assert result.code == 0, result.err
     assert "(empty)" in result.out
     assert "needs `loopml db upgrade`" in result.out
-    assert cli("db", "current", "--json").json() == {"current": None, "head": "0001"}
+    assert cli("db", "current", "--json").json() == {"current": None, "head": HEAD}
 
 
 @pytest.mark.postgres
@@ -51,9 +52,9 @@ def test_db_upgrade_creates_the_schema_so_commands_work(cli: Cli, empty_pg: str)
     assert cli("runs", "list").code == 1
     upgraded = cli("db", "upgrade")
     assert upgraded.code == 0, upgraded.err
-    assert "schema revision 0001" in upgraded.out
+    assert f"schema revision {HEAD}" in upgraded.out
     assert "up to date" in cli("db", "current").out
-    assert cli("db", "current", "--json").json() == {"current": "0001", "head": "0001"}
+    assert cli("db", "current", "--json").json() == {"current": HEAD, "head": HEAD}
     listed = cli("runs", "list")
     assert listed.code == 0, listed.err
     assert "No runs match" in listed.out
@@ -66,7 +67,7 @@ def test_db_upgrade_twice_is_harmless(cli: Cli, empty_pg: str) -> None:
     assert cli("db", "upgrade").code == 0
     again = cli("db", "upgrade")
     assert again.code == 0, again.err
-    assert "schema revision 0001" in again.out
+    assert f"schema revision {HEAD}" in again.out
 
 
 @pytest.mark.postgres
@@ -90,7 +91,7 @@ def test_db_current_of_a_sqlite_workspace_is_up_to_date(cli: Cli) -> None:
     assert cli("init").code == 0
     result = cli("db", "current")
     assert result.code == 0
-    assert "current 0001, head 0001: up to date" in result.out
+    assert f"current {HEAD}, head {HEAD}: up to date" in result.out
 
 
 def test_db_commands_without_a_workspace_exit_1(cli: Cli) -> None:

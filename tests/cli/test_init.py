@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from loopml.store._migrate import HEAD_REVISION as HEAD
 from tests.cli.conftest import Cli
 
 
@@ -41,7 +42,7 @@ def test_init_json_reports_the_store_the_artifacts_and_whether_it_was_created(
     data = first.json()
     assert data["root"] == str(project)
     assert data["created"] is True
-    assert data["schema_revision"] == "0001"
+    assert data["schema_revision"] == HEAD
     assert data["store"].startswith("sqlite:///")
     assert data["store"].endswith(str(project / ".loopml" / "loopml.db"))
     assert data["artifacts"] == str(project / ".loopml" / "artifacts")
