@@ -176,7 +176,7 @@ def register(
     name: str,
     *,
     roles: Mapping[str, str] | None = None,
-    parents: Sequence[DatasetVersion] = (),
+    parents: Sequence[DatasetVersion | tuple[DatasetVersion, str]] = (),
     relation: str = "derived",
     description: str | None = None,
     path: str | os.PathLike[str] | None = None,
@@ -186,7 +186,8 @@ def register(
     ``data`` is a pandas or polars DataFrame, a pyarrow Table, or a CSV or Parquet path.
     ``roles`` maps columns to feature (the default), target, prediction, id, timestamp or
     ignored; without it, the latest version's roles carry over. The active run, if any, is
-    recorded as the producer; ``parents`` are the versions this one was derived from.
+    recorded as the producer; ``parents`` are the versions this one was derived from (each
+    with ``relation``, or as a ``(version, relation)`` pair).
     """
     import pyarrow.parquet as pq
 
@@ -228,11 +229,20 @@ def register(
         roles=column_roles,
         source=source,
         files=[DatasetFile(0, digest, size, table.num_rows)],
-        parents=[(p.name, p.version, relation) for p in parents],
+        parents=[_lineage(p, relation) for p in parents],
         run_id=run.id if run is not None else None,
         description=description,
     )
     return DatasetVersion(record, ws)
+
+
+def _lineage(
+    parent: DatasetVersion | tuple[DatasetVersion, str], relation: str
+) -> tuple[str, int, str]:
+    version, how = parent if isinstance(parent, tuple) else (parent, relation)
+    if not isinstance(version, DatasetVersion):
+        raise InvalidInputError(f"a parent must be a DatasetVersion, not {version!r}")
+    return (version.name, version.version, how)
 
 
 def _previous_roles(store: Any, name: str, names: Sequence[str]) -> dict[str, str]:
@@ -244,6 +254,91 @@ def _previous_roles(store: Any, name: str, names: Sequence[str]) -> dict[str, st
     except NotFoundError:
         return {}
     return {column: role for column, role in latest.roles.items() if column in names}
+
+
+def attach_labels(
+    base: DatasetVersion,
+    labels: Any,
+    *,
+    on: str | None = None,
+    name: str | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> DatasetVersion:
+    """Join labels that arrived later onto ``base``, as a new version with both as parents.
+
+    ``labels`` (a dataset version, or data registered as dataset ``<base name>.labels``) holds
+    the key column ``on`` (default: ``base``'s ``id`` column) and one or more label columns.
+    Every row of ``base`` is kept, in order; a label column that ``base`` already has is filled
+    where the labels have a value. Label columns get the ``target`` role. The new version goes
+    to dataset ``name`` (default: ``base``'s) with lineage to ``base`` ("features") and to the
+    labels ("labels").
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not isinstance(base, DatasetVersion):
+        raise InvalidInputError("attach_labels needs a DatasetVersion (loopml.datasets.get(...))")
+    if on is None:
+        ids = base.columns_with_role("id")
+        if len(ids) != 1:
+            raise InvalidInputError(
+                f"dataset {base.name!r} v{base.version} has {len(ids)} columns with role 'id'; "
+                "say which column joins the labels with on='column'"
+            )
+        on = ids[0]
+    if isinstance(labels, DatasetVersion):
+        label_version = labels
+    else:
+        from loopml.data._canonical import to_arrow
+
+        raw, _ = _as_table(labels)
+        raw = to_arrow(raw)
+        if on not in raw.column_names:
+            raise InvalidInputError(
+                f"the labels have no column {on!r} to join on; columns: "
+                f"{', '.join(raw.column_names)}"
+            )
+        label_version = register(raw, f"{base.name}.labels", roles={on: "id"}, path=path)
+    label_table = label_version.to_arrow()
+    table = base.to_arrow()
+    for side, columns in (("labels", label_table.column_names), ("data", table.column_names)):
+        if on not in columns:
+            raise InvalidInputError(
+                f"the {side} have no column {on!r} to join on; columns: {', '.join(columns)}"
+            )
+    label_columns = [c for c in label_table.column_names if c != on]
+    if not label_columns:
+        raise InvalidInputError(f"the labels hold only the key {on!r}; add the label column(s)")
+    keys = label_table.column(on)
+    if pc.count_distinct(keys, mode="all").as_py() != len(keys):
+        counts = pc.value_counts(keys)
+        duplicated = [v["values"] for v in counts.to_pylist() if v["counts"] > 1][:5]
+        raise InvalidInputError(
+            f"the labels give {on!r} values more than once (e.g. {duplicated}); keep one label "
+            "per row"
+        )
+    renamed = label_table.rename_columns(
+        [c if c == on else f"__label__{c}" for c in label_table.column_names]
+    )
+    order = "__loopml_row__"
+    left = table.append_column(order, pa.array(range(table.num_rows), pa.int64()))
+    joined = left.join(renamed, keys=on, join_type="left outer").sort_by(order)
+    out = joined.select([*table.column_names])
+    for column in label_columns:
+        incoming = joined.column(f"__label__{column}")
+        if column in out.column_names:
+            merged = pc.coalesce(incoming, out.column(column).cast(incoming.type))
+            out = out.set_column(out.column_names.index(column), column, merged)
+        else:
+            out = out.append_column(column, incoming)
+    roles = {**base.roles, **{column: "target" for column in label_columns}}
+    return register(
+        out,
+        name or base.name,
+        roles={c: r for c, r in roles.items() if c in out.column_names},
+        parents=[(base, "features"), (label_version, "labels")],
+        path=path,
+    )
 
 
 def get(
@@ -266,4 +361,4 @@ def versions(
     return [DatasetVersion(r, ws) for r in ws.store.list_dataset_versions(name)]
 
 
-__all__ = ["ROLES", "DatasetVersion", "get", "register", "versions"]
+__all__ = ["ROLES", "DatasetVersion", "attach_labels", "get", "register", "versions"]
