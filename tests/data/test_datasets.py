@@ -154,3 +154,61 @@ def test_roles_carry_over_to_the_next_version_unless_given(
     assert second.roles["is_fraud"] == "target"
     third = loopml.datasets.register(frame.head(50), "transactions", roles={})
     assert third.roles["is_fraud"] == "feature"
+
+
+def test_a_folder_and_a_glob_of_files_register_as_one_table(
+    workspace_env: str, frame: pd.DataFrame, project: Path
+) -> None:
+    parts = project / "parts"
+    parts.mkdir()
+    frame.iloc[:200].to_parquet(parts / "a.parquet", index=False)
+    frame.iloc[200:].to_csv(parts / "b.csv", index=False)
+    from_folder = loopml.datasets.register(parts, "folder")
+    from_glob = loopml.datasets.register(str(parts / "*.*"), "glob")
+    assert from_folder.id == from_glob.id == loopml.datasets.register(frame, "whole").id
+    assert from_folder.record.source["kind"] == "files"
+
+
+def test_files_that_disagree_on_columns_are_refused(workspace_env: str, project: Path) -> None:
+    parts = project / "parts"
+    parts.mkdir()
+    pd.DataFrame({"a": [1]}).to_csv(parts / "a.csv", index=False)
+    pd.DataFrame({"b": [1]}).to_csv(parts / "b.csv", index=False)
+    with pytest.raises(loopml.InvalidInputError, match="does not have the columns"):
+        loopml.datasets.register(parts, "mixed")
+    with pytest.raises(loopml.InvalidInputError, match=r"no \.csv or \.parquet"):
+        loopml.datasets.register(str(parts / "*.json"), "nothing")
+
+
+def test_a_sql_query_registers_its_result_and_never_records_the_password(
+    workspace_env: str, frame: pd.DataFrame, project: Path
+) -> None:
+    from sqlalchemy import create_engine
+
+    url = f"sqlite:///{project / 'warehouse.db'}"
+    engine = create_engine(url)
+    frame.to_sql("transactions", engine, index=False)
+    engine.dispose()
+    version = loopml.datasets.register(
+        "SELECT * FROM transactions WHERE amount > 50", "big", url=url
+    )
+    assert version.rows == int((frame["amount"] > 50).sum())
+    assert version.record.source == {
+        "kind": "sql",
+        "url": url,
+        "query": "SELECT * FROM transactions WHERE amount > 50",
+    }
+    with pytest.raises(loopml.InvalidInputError, match="query failed"):
+        loopml.datasets.register("SELECT * FROM nowhere", "bad", url=url)
+    with pytest.raises(loopml.InvalidInputError, match="url="):
+        loopml.datasets.register("SELECT 1", "no_url")
+
+
+@pytest.mark.postgres
+def test_a_query_against_postgresql_hides_the_password(pg_uri: str, workspace_env: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(pg_uri).set(password="s3cret").render_as_string(hide_password=False)
+    version = loopml.datasets.register("SELECT 1 AS one", "one", url=url)
+    assert version.rows == 1
+    assert "s3cret" not in str(version.record.source)

@@ -141,7 +141,74 @@ def _read_path(path: Path) -> tuple[Any, dict[str, object]]:
     return table, {"kind": "csv", "path": str(path.resolve())}
 
 
-def _as_table(data: Any) -> tuple[Any, dict[str, object]]:
+def _read_many(files: list[Path], described: str) -> tuple[Any, dict[str, object]]:
+    import pyarrow as pa
+
+    from loopml.data._canonical import canonical_table
+
+    files = [f for f in files if f.is_file() and f.suffix.lower() in (".csv", ".parquet")]
+    if not files:
+        raise InvalidInputError(f"{described} holds no .csv or .parquet file")
+    tables: list[Any] = []
+    for file in files:
+        table = canonical_table(_read_path(file)[0])
+        if tables and table.schema != tables[0].schema:
+            raise InvalidInputError(
+                f"{file} does not have the columns and types of {files[0]} "
+                f"({table.schema.names} vs {tables[0].schema.names}); register them separately "
+                "or make them agree"
+            )
+        tables.append(table)
+    source: dict[str, object] = {
+        "kind": "files",
+        "from": described,
+        "files": [str(f.resolve()) for f in files],
+    }
+    return pa.concat_tables(tables), source
+
+
+def _read_sql(query: str, url: str) -> tuple[Any, dict[str, object]]:
+    import pandas as pd
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InvalidInputError(f"url={url!r} is not a SQLAlchemy database URL") from exc
+    engine = create_engine(parsed)
+    try:
+        with engine.connect() as connection:
+            frame = pd.read_sql(text(query), connection)
+    except (SQLAlchemyError, pd.errors.DatabaseError) as exc:
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        shown = parsed.render_as_string(hide_password=True)
+        raise InvalidInputError(f"the query failed on {shown}: {reason}") from exc
+    finally:
+        engine.dispose()
+    shown = parsed.render_as_string(hide_password=True)
+    return frame, {"kind": "sql", "url": shown, "query": query}
+
+
+def _as_table(data: Any, url: str | None = None) -> tuple[Any, dict[str, object]]:
+    if url is not None:
+        if not isinstance(data, str):
+            raise InvalidInputError("with url=, data must be the SQL query text")
+        return _read_sql(data, url)
+    if isinstance(data, str) and data.lstrip().lower().startswith(("select ", "with ")):
+        raise InvalidInputError(
+            "this looks like a SQL query; say which database it runs on with "
+            "url='postgresql+psycopg://...' (any SQLAlchemy URL)"
+        )
+    if isinstance(data, str) and any(c in data for c in "*?["):
+        import glob
+
+        matches = glob.glob(data, recursive=True)  # noqa: PTH207 - the user's pattern, as given
+        return _read_many(sorted(Path(p) for p in matches), data)
+    if isinstance(data, str | os.PathLike) and Path(data).is_dir():
+        folder = Path(data)
+        return _read_many(sorted(folder.rglob("*")), str(folder))
     if isinstance(data, str | os.PathLike):
         return _read_path(Path(data))
     module = type(data).__module__.split(".")[0]
@@ -179,11 +246,14 @@ def register(
     parents: Sequence[DatasetVersion | tuple[DatasetVersion, str]] = (),
     relation: str = "derived",
     description: str | None = None,
+    url: str | None = None,
     path: str | os.PathLike[str] | None = None,
 ) -> DatasetVersion:
     """Register ``data`` as a version of dataset ``name`` (or find the identical one).
 
-    ``data`` is a pandas or polars DataFrame, a pyarrow Table, or a CSV or Parquet path.
+    ``data`` is a pandas or polars DataFrame, a pyarrow Table, a CSV or Parquet path, a folder
+    or glob of such files (same columns), or a SQL query run on the database at ``url`` (any
+    SQLAlchemy URL; the password is never recorded).
     ``roles`` maps columns to feature (the default), target, prediction, id, timestamp or
     ignored; without it, the latest version's roles carry over. The active run, if any, is
     recorded as the producer; ``parents`` are the versions this one was derived from (each
@@ -198,7 +268,7 @@ def register(
     from loopml.tracking import active_run
 
     check_dataset_name(name)
-    raw, source = _as_table(data)
+    raw, source = _as_table(data, url)
     table = canonical_table(raw)
     if table.num_columns == 0 or table.num_rows == 0:
         raise InvalidInputError(
