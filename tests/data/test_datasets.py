@@ -212,3 +212,12 @@ def test_a_query_against_postgresql_hides_the_password(pg_uri: str, workspace_en
     version = loopml.datasets.register("SELECT 1 AS one", "one", url=url)
     assert version.rows == 1
     assert "s3cret" not in str(version.record.source)
+
+
+def test_a_csv_whose_type_changes_late_in_the_file_is_read_whole(
+    workspace_env: str, project: Path
+) -> None:
+    (project / "late.csv").write_text("a\n" + "1\n" * 300_000 + "1.5\n")
+    version = loopml.datasets.register(project / "late.csv", "late")
+    assert version.columns == [("a", "double")]
+    assert version.rows == 300_001
