@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -72,6 +74,8 @@ class SqlStore(DatasetsMixin, Store):
                     "exist; create it, run `loopml init` there, or fix LOOPML_URI"
                 )
         self._closed = False
+        self._in_flight = 0
+        self._in_flight_changed = threading.Condition()
         self._engine = make_engine(uri)
         self._statements = self._build_statements()
         self._experiment_ids: dict[str, int] = {}
@@ -100,38 +104,47 @@ class SqlStore(DatasetsMixin, Store):
         )
 
     # -- transactions -------------------------------------------------------------------------
-    def _check_open(self) -> None:
-        if self._closed:
-            raise StoreError(
-                f"the store at {self.display_uri} was closed; get a fresh one with "
-                "loopml.workspace().store"
-            )
+    @contextlib.contextmanager
+    def _operation(self) -> Iterator[None]:
+        """Count an operation in flight, so that close() can wait for it to return its
+        connection (a connection returned to a disposed pool would be dropped unclosed)."""
+        with self._in_flight_changed:
+            if self._closed:
+                raise StoreError(
+                    f"the store at {self.display_uri} was closed; get a fresh one with "
+                    "loopml.workspace().store"
+                )
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._in_flight_changed:
+                self._in_flight -= 1
+                self._in_flight_changed.notify_all()
 
     def _write(self, body: Callable[[Connection], T]) -> T:
-        self._check_open()
-
         def attempt() -> T:
             with self._engine.connect() as connection:
                 connection.execution_options(loopml_write=True)
                 with connection.begin():
                     return body(connection)
 
-        try:
-            return retrying(attempt)
-        except OperationalError as exc:
-            raise self._unavailable(exc) from exc
+        with self._operation():
+            try:
+                return retrying(attempt)
+            except OperationalError as exc:
+                raise self._unavailable(exc) from exc
 
     def _read(self, body: Callable[[Connection], T]) -> T:
-        self._check_open()
-
         def attempt() -> T:
             with self._engine.connect() as connection:
                 return body(connection)
 
-        try:
-            return retrying(attempt)
-        except OperationalError as exc:
-            raise self._unavailable(exc) from exc
+        with self._operation():
+            try:
+                return retrying(attempt)
+            except OperationalError as exc:
+                raise self._unavailable(exc) from exc
 
     def _insert(self, table: Any) -> Any:
         if self.dialect == "sqlite":
@@ -674,7 +687,10 @@ class SqlStore(DatasetsMixin, Store):
         return self._read(body)
 
     def close(self) -> None:
-        self._closed = True
+        with self._in_flight_changed:
+            self._closed = True
+            # Let operations of other threads (e.g. a background flush) finish first.
+            self._in_flight_changed.wait_for(lambda: self._in_flight == 0, timeout=30)
         self._engine.dispose()
 
 
