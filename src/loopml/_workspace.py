@@ -29,7 +29,6 @@ class Workspace:
         self.settings = settings
         self._store: Store | None = None
         self._artifacts: ArtifactStore | None = None
-        self.killed_on_open: list[str] = []
 
     @property
     def root(self) -> Path:
@@ -47,7 +46,7 @@ class Workspace:
                 from loopml import _liveness
 
                 store = open_store(self.settings.store_uri, auto_upgrade=auto_upgrade)
-                self.killed_on_open = _liveness.reap(store)
+                _liveness.reap(store)
                 self._store = store
             return self._store
 

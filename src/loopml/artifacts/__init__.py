@@ -7,7 +7,6 @@ from loopml.artifacts._base import (
     BlobInfo,
     check_digest,
     digest_bytes,
-    digest_file,
 )
 
 __all__ = [
@@ -15,7 +14,6 @@ __all__ = [
     "BlobInfo",
     "check_digest",
     "digest_bytes",
-    "digest_file",
     "open_artifact_store",
 ]
 

@@ -45,17 +45,6 @@ def digest_bytes(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def digest_file(path: Path) -> tuple[str, int]:
-    """The digest and size of a file, read in chunks."""
-    hasher = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            hasher.update(chunk)
-            size += len(chunk)
-    return "sha256:" + hasher.hexdigest(), size
-
-
 def corrupt(digest: str, actual: str, where: str) -> BlobCorruptError:
     return BlobCorruptError(
         f"blob {digest} at {where} is corrupt: its content hashes to {actual}. It was modified "
