@@ -94,7 +94,7 @@ def test_infinities_and_all_missing_columns_are_kept(workspace_env: str) -> None
         (lambda p: pd.DataFrame(), "empty"),
         (lambda p: pd.DataFrame({"a": []}), "empty"),
         (lambda p: pd.DataFrame({"m": [1, "x", 2.5]}), "column 'm' mixes types"),
-        (lambda p: [1, 2], "cannot register a list"),
+        (lambda p: [1, 2], "cannot read a list"),
         (lambda p: p / "missing.csv", "no such file"),
     ],
 )

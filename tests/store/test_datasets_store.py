@@ -99,7 +99,7 @@ def test_a_sqlite_store_at_revision_0001_upgrades_and_keeps_its_runs(tmp_path: P
     old.dispose()
     store = open_store(uri)
     try:
-        assert store.schema_status() == ("0002", "0002")
+        assert store.schema_status() == (_migrate.HEAD_REVISION, _migrate.HEAD_REVISION)
         assert store.get_run("ab" * 16).experiment == "e"
         record, _ = _create(store, "tx", "sha256:" + "1" * 64)
         assert record.version == 1
@@ -118,6 +118,6 @@ def test_a_postgresql_store_at_revision_0001_waits_for_db_upgrade(pg_uri: str) -
         open_store(pg_uri)
     store = open_store(pg_uri, auto_upgrade=True)
     try:
-        assert store.schema_status() == ("0002", "0002")
+        assert store.schema_status() == (_migrate.HEAD_REVISION, _migrate.HEAD_REVISION)
     finally:
         store.close()

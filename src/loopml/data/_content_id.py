@@ -102,17 +102,30 @@ def _fixed_width_bytes(array: pa.Array) -> bytes:
     return np.ascontiguousarray(values, dtype=dtype).tobytes()
 
 
+class ContentHasher:
+    """Streams canonical record batches sharing one schema into a content id."""
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self.rows = 0
+        self._hashers = [ColumnHasher(field.name, field.type) for field in schema]
+
+    def update(self, batch: pa.RecordBatch) -> None:
+        self.rows += batch.num_rows
+        for hasher, column in zip(self._hashers, batch.columns, strict=True):
+            hasher.update(column)
+
+    def content_id(self) -> str:
+        columns = sorted((h.name, h.digest()) for h in self._hashers)
+        record = {"v": ID_VERSION, "rows": self.rows, "columns": columns}
+        return "sha256:" + hashlib.sha256(json.dumps(record).encode()).hexdigest()
+
+
 def content_id_of_batches(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> str:
     """The content id of canonical record batches sharing ``schema``, streamed."""
-    hashers = [ColumnHasher(field.name, field.type) for field in schema]
-    rows = 0
+    hasher = ContentHasher(schema)
     for batch in batches:
-        rows += batch.num_rows
-        for hasher, column in zip(hashers, batch.columns, strict=True):
-            hasher.update(column)
-    columns = sorted((h.name, h.digest()) for h in hashers)
-    record = {"v": ID_VERSION, "rows": rows, "columns": columns}
-    return "sha256:" + hashlib.sha256(json.dumps(record).encode()).hexdigest()
+        hasher.update(batch)
+    return hasher.content_id()
 
 
 def content_id(data: Any) -> str:
@@ -123,4 +136,4 @@ def content_id(data: Any) -> str:
     return content_id_of_batches(table.schema, table.to_batches())
 
 
-__all__ = ["ID_VERSION", "ColumnHasher", "content_id", "content_id_of_batches"]
+__all__ = ["ID_VERSION", "ColumnHasher", "ContentHasher", "content_id", "content_id_of_batches"]

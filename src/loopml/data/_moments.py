@@ -53,6 +53,26 @@ class Moments:
             m2=float(((finite - mean) ** 2).sum()),
         )
 
+    @classmethod
+    def from_finite(
+        cls, finite: Any, missing: int = 0, pos_inf: int = 0, neg_inf: int = 0
+    ) -> Moments:
+        """Moments from a float64 numpy array of finite values and the counts left out of it."""
+        if finite.size == 0:
+            return cls(missing=missing, pos_inf=pos_inf, neg_inf=neg_inf)
+        mean = float(finite.mean())
+        centred = finite - mean
+        return cls(
+            count=int(finite.size),
+            missing=missing,
+            pos_inf=pos_inf,
+            neg_inf=neg_inf,
+            minimum=float(finite.min()),
+            maximum=float(finite.max()),
+            mean=mean,
+            m2=float(centred @ centred),
+        )
+
     def merge(self, other: Moments) -> Moments:
         """The moments of both batches together."""
         n = self.count + other.count

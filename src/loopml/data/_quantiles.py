@@ -39,6 +39,12 @@ class QuantileSketch:
             self._sketch.update(np.ascontiguousarray(finite))
         return self
 
+    def update_finite(self, finite: Any) -> QuantileSketch:
+        """Add a writeable float64 numpy array of finite values without copying it."""
+        if finite.size:
+            self._sketch.update(finite)
+        return self
+
     def merge(self, other: QuantileSketch) -> QuantileSketch:
         """A new sketch of both inputs (neither input changes)."""
         merged = QuantileSketch.from_bytes(self.to_bytes(), self.k)

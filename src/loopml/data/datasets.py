@@ -26,13 +26,17 @@ from loopml._errors import InvalidInputError
 from loopml.store import DatasetFile, DatasetVersionRecord
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pandas as pd
     import pyarrow as pa
 
     from loopml._workspace import Workspace
+    from loopml.data._profile import Profile
 
 ROLES = ("feature", "target", "prediction", "id", "timestamp", "ignored")
 ROW_GROUP_SIZE = 1 << 20
+PART_ROWS = 1 << 20  # rows per Parquet part: the unit of streaming and of Ray tasks
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,38 @@ class DatasetVersion:
             return pa.table({})
         return pa.concat_tables(parts)
 
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The data part by part, batch by batch (bounded memory; each part verified)."""
+        import io
+
+        import pyarrow.parquet as pq
+
+        for f in self.record.files:
+            blob = io.BytesIO(self.workspace.artifacts.get_bytes(f.digest))
+            yield from pq.ParquetFile(blob).iter_batches(batch_size=1 << 18)
+
+    def profile(self) -> Profile:
+        """The profile computed when this version was registered (computed now if missing)."""
+        from loopml.data._hll import DEFAULT_P
+        from loopml.data._profile import DEFAULT_CAP, Profile, _spec, profile
+        from loopml.data._quantiles import DEFAULT_K
+
+        spec = _spec(DEFAULT_K, DEFAULT_P, DEFAULT_CAP)
+        digest = self.workspace.store.get_profile(self.name, self.version, spec)
+        if digest is not None:
+            stored = Profile.from_bytes(self.workspace.artifacts.get_bytes(digest))
+            stored.source = f"{self.name} v{self.version}"
+            return stored
+        computed = profile(self.to_arrow())
+        computed.source = f"{self.name} v{self.version}"
+        self._store_profile(computed)
+        return computed
+
+    def _store_profile(self, prof: Profile) -> None:
+        prof.source = f"{self.name} v{self.version}"
+        digest, _ = self.workspace.artifacts.put_bytes(prof.to_bytes())
+        self.workspace.store.put_profile(self.name, self.version, prof.spec, digest)
+
     def to_pandas(self) -> pd.DataFrame:
         """The data as a pandas DataFrame."""
         frame: pd.DataFrame = self.to_arrow().to_pandas()
@@ -110,115 +146,6 @@ class DatasetVersion:
             f"DatasetVersion({self.name!r}, version={self.version}, rows={self.rows}, "
             f"id={self.id[:19]}...)"
         )
-
-
-def _read_path(path: Path) -> tuple[Any, dict[str, object]]:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    if not path.is_file():
-        raise InvalidInputError(f"cannot register {path}: no such file")
-    with path.open("rb") as handle:
-        head = handle.read(4)
-    try:
-        if head == b"PAR1":
-            return pq.read_table(path), {"kind": "parquet", "path": str(path.resolve())}
-        if path.suffix.lower() == ".parquet":
-            raise InvalidInputError(
-                f"{path} is named .parquet but is not a Parquet file (no PAR1 magic bytes)"
-            )
-        table = pacsv.read_csv(path)
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"cannot read {path} as CSV or Parquet: {exc}") from exc
-    for field in table.schema:
-        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
-            raise InvalidInputError(
-                f"column {field.name!r} of {path} is not valid UTF-8 text; convert the file "
-                "to UTF-8 (e.g. iconv -f latin1 -t utf-8) or load it with pandas "
-                "(encoding=...) and register the DataFrame"
-            )
-    return table, {"kind": "csv", "path": str(path.resolve())}
-
-
-def _read_many(files: list[Path], described: str) -> tuple[Any, dict[str, object]]:
-    import pyarrow as pa
-
-    from loopml.data._canonical import canonical_table
-
-    files = [f for f in files if f.is_file() and f.suffix.lower() in (".csv", ".parquet")]
-    if not files:
-        raise InvalidInputError(f"{described} holds no .csv or .parquet file")
-    tables: list[Any] = []
-    for file in files:
-        table = canonical_table(_read_path(file)[0])
-        if tables and table.schema != tables[0].schema:
-            raise InvalidInputError(
-                f"{file} does not have the columns and types of {files[0]} "
-                f"({table.schema.names} vs {tables[0].schema.names}); register them separately "
-                "or make them agree"
-            )
-        tables.append(table)
-    source: dict[str, object] = {
-        "kind": "files",
-        "from": described,
-        "files": [str(f.resolve()) for f in files],
-    }
-    return pa.concat_tables(tables), source
-
-
-def _read_sql(query: str, url: str) -> tuple[Any, dict[str, object]]:
-    import pandas as pd
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise InvalidInputError(f"url={url!r} is not a SQLAlchemy database URL") from exc
-    engine = create_engine(parsed)
-    try:
-        with engine.connect() as connection:
-            frame = pd.read_sql(text(query), connection)
-    except (SQLAlchemyError, pd.errors.DatabaseError) as exc:
-        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
-        shown = parsed.render_as_string(hide_password=True)
-        raise InvalidInputError(f"the query failed on {shown}: {reason}") from exc
-    finally:
-        engine.dispose()
-    shown = parsed.render_as_string(hide_password=True)
-    return frame, {"kind": "sql", "url": shown, "query": query}
-
-
-def _as_table(data: Any, url: str | None = None) -> tuple[Any, dict[str, object]]:
-    if url is not None:
-        if not isinstance(data, str):
-            raise InvalidInputError("with url=, data must be the SQL query text")
-        return _read_sql(data, url)
-    if isinstance(data, str) and data.lstrip().lower().startswith(("select ", "with ")):
-        raise InvalidInputError(
-            "this looks like a SQL query; say which database it runs on with "
-            "url='postgresql+psycopg://...' (any SQLAlchemy URL)"
-        )
-    if isinstance(data, str) and any(c in data for c in "*?["):
-        import glob
-
-        matches = glob.glob(data, recursive=True)  # noqa: PTH207 - the user's pattern, as given
-        return _read_many(sorted(Path(p) for p in matches), data)
-    if isinstance(data, str | os.PathLike) and Path(data).is_dir():
-        folder = Path(data)
-        return _read_many(sorted(folder.rglob("*")), str(folder))
-    if isinstance(data, str | os.PathLike):
-        return _read_path(Path(data))
-    module = type(data).__module__.split(".")[0]
-    kind = {"pandas": "pandas", "polars": "polars", "pyarrow": "arrow"}.get(module)
-    if kind is None:
-        raise InvalidInputError(
-            f"cannot register a {type(data).__name__}; pass a pandas or polars DataFrame, a "
-            "pyarrow Table, or the path of a CSV or Parquet file"
-        )
-    return data, {"kind": kind}
 
 
 def _check_roles(roles: Mapping[str, str] | None, names: Sequence[str]) -> dict[str, str]:
@@ -259,51 +186,97 @@ def register(
     recorded as the producer; ``parents`` are the versions this one was derived from (each
     with ``relation``, or as a ``(version, relation)`` pair).
     """
-    import pyarrow.parquet as pq
-
     from loopml._workspace import workspace
-    from loopml.data._canonical import canonical_table
-    from loopml.data._content_id import content_id_of_batches
+    from loopml.data._inputs import open_data
     from loopml.store._sql_datasets import check_dataset_name
     from loopml.tracking import active_run
 
     check_dataset_name(name)
-    raw, source = _as_table(data, url)
-    table = canonical_table(raw)
-    if table.num_columns == 0 or table.num_rows == 0:
-        raise InvalidInputError(
-            f"cannot register empty data as {name!r} ({table.num_rows} rows, "
-            f"{table.num_columns} columns)"
-        )
+    source = open_data(data, url=url)
+    if len(source.schema) == 0:
+        raise InvalidInputError(f"cannot register empty data as {name!r} (no columns)")
     ws = workspace(path, create=True)
     store = ws.store
+    names = list(source.schema.names)
     if roles is None:
-        roles = _previous_roles(store, name, table.column_names)
-    column_roles = _check_roles(roles, table.column_names)
-    cid = content_id_of_batches(table.schema, table.to_batches())
-    found = store.find_dataset_version(name, cid)
-    if found is not None:
-        return DatasetVersion(found, ws)
+        roles = _previous_roles(store, name, names)
+    column_roles = _check_roles(roles, names)
     with tempfile.TemporaryDirectory() as tmp:
-        file = Path(tmp) / "part-0.parquet"
-        pq.write_table(
-            table, file, compression="zstd", store_schema=False, row_group_size=ROW_GROUP_SIZE
-        )
-        digest, size = ws.artifacts.put_file(file)
+        written = _write_parts(source, Path(tmp))
+        if written.rows == 0:
+            raise InvalidInputError(
+                f"cannot register empty data as {name!r} (0 rows, {len(names)} columns)"
+            )
+        found = store.find_dataset_version(name, written.content_id)
+        if found is not None:
+            return DatasetVersion(found, ws)
+        files = []
+        for part, (file, rows) in enumerate(written.parts):
+            digest, size = ws.artifacts.put_file(file)
+            files.append(DatasetFile(part, digest, size, rows))
     run = active_run()
-    record, _ = store.create_dataset_version(
+    record, created = store.create_dataset_version(
         name,
-        content_id=cid,
-        row_count=table.num_rows,
-        columns=[(f.name, str(f.type)) for f in table.schema],
+        content_id=written.content_id,
+        row_count=written.rows,
+        columns=[(f.name, str(f.type)) for f in source.schema],
         roles=column_roles,
-        source=source,
-        files=[DatasetFile(0, digest, size, table.num_rows)],
+        source=dict(source.description),
+        files=files,
         parents=[_lineage(p, relation) for p in parents],
         run_id=run.id if run is not None else None,
         description=description,
     )
-    return DatasetVersion(record, ws)
+    version = DatasetVersion(record, ws)
+    if created:
+        version._store_profile(written.profile)
+    return version
+
+
+@dataclass
+class _Written:
+    content_id: str
+    rows: int
+    parts: list[tuple[Path, int]]
+    profile: Any
+
+
+def _write_parts(source: Any, folder: Path) -> _Written:
+    """One pass over the data: content id, profile, and canonical Parquet parts."""
+    import pyarrow.parquet as pq
+
+    from loopml.data._content_id import ContentHasher
+    from loopml.data._profile import ProfileBuilder
+
+    hasher = ContentHasher(source.schema)
+    builder = ProfileBuilder(source.schema)
+    parts: list[tuple[Path, int]] = []
+    writer: Any = None
+    part_rows = 0
+    try:
+        for batch in source.batches():
+            if batch.num_rows == 0:
+                continue
+            hasher.update(batch)
+            builder.update(batch)
+            if writer is None or part_rows >= PART_ROWS:
+                if writer is not None:
+                    writer.close()
+                    parts[-1] = (parts[-1][0], part_rows)
+                file = folder / f"part-{len(parts)}.parquet"
+                writer = pq.ParquetWriter(
+                    file, source.schema, compression="zstd", store_schema=False
+                )
+                parts.append((file, 0))
+                part_rows = 0
+            writer.write_batch(batch, row_group_size=ROW_GROUP_SIZE)
+            part_rows += batch.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    if parts:
+        parts[-1] = (parts[-1][0], part_rows)
+    return _Written(hasher.content_id(), hasher.rows, parts, builder.result())
 
 
 def _lineage(
@@ -359,10 +332,9 @@ def attach_labels(
     if isinstance(labels, DatasetVersion):
         label_version = labels
     else:
-        from loopml.data._canonical import to_arrow
+        from loopml.data._inputs import read_table
 
-        raw, _ = _as_table(labels)
-        raw = to_arrow(raw)
+        raw = read_table(labels)
         if on not in raw.column_names:
             raise InvalidInputError(
                 f"the labels have no column {on!r} to join on; columns: "

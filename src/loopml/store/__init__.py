@@ -12,6 +12,7 @@ from loopml.store._records import (
     MetricPoint,
     Run,
     RunLiveness,
+    SchemaRecord,
 )
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "MetricPoint",
     "Run",
     "RunLiveness",
+    "SchemaRecord",
     "Store",
     "open_store",
 ]

@@ -19,6 +19,7 @@ from loopml.store._records import (
     MetricPoint,
     Run,
     RunLiveness,
+    SchemaRecord,
 )
 
 
@@ -167,6 +168,39 @@ class Store(ABC):
     @abstractmethod
     def list_dataset_versions(self, name: str | None = None) -> list[DatasetVersionRecord]:
         """Every version of one dataset (or the latest version of every dataset)."""
+
+    # -- schemas and profiles -----------------------------------------------------------------
+    @abstractmethod
+    def put_schema(
+        self, dataset: str, digest: str, *, inferred_from: int | None = None
+    ) -> SchemaRecord:
+        """Record a new schema version (numbered 1, 2, ... per dataset) pointing at a YAML blob.
+
+        ``inferred_from`` is the number of a version of ``dataset`` the schema was inferred
+        from. When the dataset's latest schema already has this digest, that record is returned
+        and nothing is written. Raises NotFoundError for an unknown dataset or version.
+        """
+
+    @abstractmethod
+    def get_schema(self, dataset: str, version: int | None = None) -> SchemaRecord:
+        """A schema version of a dataset (the latest when ``version`` is None)."""
+
+    @abstractmethod
+    def list_schemas(self, dataset: str) -> list[SchemaRecord]:
+        """Every schema version of a dataset, oldest first (NotFoundError for no such dataset)."""
+
+    @abstractmethod
+    def put_profile(self, dataset: str, version: int, spec: str, digest: str) -> str:
+        """Store the profile blob of a dataset version computed with profile ``spec``.
+
+        The first profile stored for (version, spec) wins: a later call keeps it and returns its
+        digest, so the return value is always the digest that is stored.
+        """
+
+    @abstractmethod
+    def get_profile(self, dataset: str, version: int, spec: str | None = None) -> str | None:
+        """The profile digest of a dataset version for ``spec`` (the newest one when ``spec`` is
+        None), or None if there is none; NotFoundError if the dataset version does not exist."""
 
     # -- housekeeping -------------------------------------------------------------------------
     @abstractmethod

@@ -148,3 +148,18 @@ class DatasetVersionRecord:
     run_id: str | None = None
     parents: list[tuple[str, int, str]] = field(default_factory=list)
     description: str | None = None
+
+
+@dataclass(frozen=True)
+class SchemaRecord:
+    """One version of a dataset's schema: the digest of its YAML blob in the artifact store.
+
+    ``inferred_from`` is the number of the dataset version the schema was inferred from (None
+    when it was written by hand, or when that version is gone); ``created_at`` is epoch ms.
+    """
+
+    dataset: str
+    version: int
+    digest: str
+    inferred_from: int | None
+    created_at: int

@@ -186,5 +186,47 @@ dataset_lineage = Table(
     Index(None, "parent_pk"),
 )
 
+# -- Phase 1: schemas and profiles (revision 0003) ------------------------------------------------
+#: Schema versions of a dataset (numbered 1, 2, ... per dataset); the schema itself is a YAML blob.
+schemas = Table(
+    "schemas",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("dataset_id", Integer, ForeignKey("datasets.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(71), nullable=False),
+    # The dataset version the schema was inferred from, if any.
+    Column(
+        "inferred_from_pk",
+        Integer,
+        ForeignKey("dataset_versions.pk", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("dataset_id", "version"),
+    Index(None, "digest"),
+)
+
+MAX_PROFILE_SPEC_LENGTH = 64
+
+#: One profile blob per dataset version and profile spec (e.g. ``v1;kll800;hll14;cap1000``):
+#: a profile depends on its sketch settings, so it is keyed by them and never recomputed.
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "version_pk",
+        Integer,
+        ForeignKey("dataset_versions.pk", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("spec", String(MAX_PROFILE_SPEC_LENGTH), nullable=False),
+    Column("digest", String(71), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("version_pk", "spec"),
+    Index(None, "digest"),
+)
+
 #: Every column that holds a blob digest; ``loopml gc`` deletes only blobs none of them names.
-DIGEST_COLUMNS = [artifacts.c.digest, dataset_files.c.digest]
+DIGEST_COLUMNS = [artifacts.c.digest, dataset_files.c.digest, schemas.c.digest, profiles.c.digest]
