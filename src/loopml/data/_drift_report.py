@@ -119,9 +119,15 @@ class DriftReport:
         """Drifted columns first, then uncertain ones, each by how far past the threshold."""
 
         def severity(c: ColumnDrift) -> float:
+            # How far past the threshold, on one log scale for p-values and distances.
+            import math
+
+            if math.isnan(c.statistic):
+                return -math.inf
+            tiny = 1e-300
             if c.test in P_VALUE_TESTS:
-                return -c.statistic  # smaller p-value, stronger drift
-            return c.statistic / c.threshold if c.threshold else c.statistic
+                return math.log(max(c.threshold, tiny) / max(c.statistic, tiny))
+            return math.log(max(c.statistic, tiny) / max(c.threshold, tiny))
 
         return sorted(self.columns, key=lambda c: (not c.drifted, not c.uncertain, -severity(c)))
 
