@@ -52,6 +52,18 @@ EXPECTED = {
     "set_tags",
     "start_run",
     "workspace",
+    "Anomaly",
+    "ColumnDrift",
+    "ColumnProfile",
+    "ColumnSchema",
+    "DriftReport",
+    "Profile",
+    "Schema",
+    "ValidationResult",
+    "drift",
+    "infer_schema",
+    "profile",
+    "validate",
 }
 
 

@@ -39,6 +39,11 @@ from loopml._version import __version__
 if TYPE_CHECKING:
     from loopml._workspace import Workspace, init, workspace
     from loopml.data import datasets
+    from loopml.data._drift import drift
+    from loopml.data._drift_report import ColumnDrift, DriftReport
+    from loopml.data._profile import ColumnProfile, Profile, profile
+    from loopml.data._schema import ColumnSchema, Schema, infer_schema
+    from loopml.data._validate import Anomaly, ValidationResult, validate
     from loopml.store import ArtifactRef, Experiment, MetricPoint, Run
     from loopml.tracking import (
         ActiveRun,
@@ -91,16 +96,33 @@ _LAZY: dict[str, str] = {
     "set_tag": "loopml.tracking",
     "set_tags": "loopml.tracking",
     "start_run": "loopml.tracking",
+    "drift": "loopml.data._drift",
+    "DriftReport": "loopml.data._drift_report",
+    "ColumnDrift": "loopml.data._drift_report",
+    "profile": "loopml.data._profile",
+    "Profile": "loopml.data._profile",
+    "ColumnProfile": "loopml.data._profile",
+    "infer_schema": "loopml.data._schema",
+    "Schema": "loopml.data._schema",
+    "ColumnSchema": "loopml.data._schema",
+    "validate": "loopml.data._validate",
+    "ValidationResult": "loopml.data._validate",
+    "Anomaly": "loopml.data._validate",
 }
 
 __all__ = [
     "ActiveRun",
+    "Anomaly",
     "ArtifactError",
     "ArtifactRef",
     "BlobCorruptError",
     "BlobNotFoundError",
+    "ColumnDrift",
+    "ColumnProfile",
+    "ColumnSchema",
     "ConfigError",
     "ConflictError",
+    "DriftReport",
     "Experiment",
     "FilterSyntaxError",
     "InvalidInputError",
@@ -108,19 +130,24 @@ __all__ = [
     "MetricPoint",
     "MigrationRequiredError",
     "NotFoundError",
+    "Profile",
     "Run",
+    "Schema",
     "StoreError",
     "StoreUnavailableError",
     "StoreVersionError",
+    "ValidationResult",
     "Workspace",
     "WorkspaceNotFoundError",
     "__version__",
     "active_run",
     "datasets",
     "download_artifacts",
+    "drift",
     "end_run",
     "experiments",
     "get_run",
+    "infer_schema",
     "init",
     "load_artifact",
     "log_artifact",
@@ -130,12 +157,14 @@ __all__ = [
     "log_param",
     "log_params",
     "metric_history",
+    "profile",
     "runs",
     "search_runs",
     "seed",
     "set_tag",
     "set_tags",
     "start_run",
+    "validate",
     "workspace",
 ]
 

@@ -38,13 +38,34 @@ def test_the_demo_tracks_real_models_and_finds_the_best(project: Path) -> None:
     assert frame["metrics.roc_auc"].max() == result.best_auc
     assert result.best_auc > 0.75  # a real model learned something real
     best = loopml.get_run(result.best_run_id, path=project / "ws")
-    dataset = loopml.datasets.get("transactions", path=project / "ws")
+    dataset = loopml.datasets.get("transactions", 1, path=project / "ws")
     assert result.dataset == "transactions/1"
     assert best.params["dataset"] == "transactions/1"
     assert best.tags["loopml.dataset.id"] == dataset.id
     assert dataset.roles["is_fraud"] == "target" and dataset.rows == 3000
     assert best.tags["loopml.seed"] == "7"
     assert any(line.startswith("best") for line in lines)
+
+
+def test_the_demo_validates_its_data_and_reports_drift_of_a_shifted_batch(project: Path) -> None:
+    lines: list[str] = []
+    result = run_demo(project / "ws", rows=3000, report=lines.append)
+    ws = project / "ws"
+    # The schema was inferred from version 1, saved (versioned, and as YAML) and holds.
+    assert result.schema_file is not None and result.schema_file.is_file()
+    assert loopml.datasets.schema("transactions", path=ws).column("is_fraud").role == "target"
+    assert result.validation_errors == 0
+    # The shifted batch is version 2, checked against the schema and tested for drift.
+    batch = loopml.datasets.get("transactions", path=ws)
+    assert batch.version == 2 and batch.rows == 1000
+    assert result.drift_report is not None and result.drift_report.is_file()
+    html = result.drift_report.read_text()
+    assert "<html" in html and "http://" not in html and "https://" not in html
+    assert {"amount", "distance_km"} <= set(result.drifted_columns)
+    assert "transaction_id" not in result.drifted_columns  # an id is never tested
+    assert any(line.startswith("drift") for line in lines)
+    monitoring = loopml.runs(experiment=f"{EXPERIMENT}-monitoring", path=ws)
+    assert monitoring["metrics.share_drifted"].iloc[0] > 0
 
 
 def test_the_demo_names_a_fresh_folder_each_time(project: Path) -> None:

@@ -39,6 +39,14 @@ def demo(
             "the runs side by side",
         ),
         ('loopml runs list -f "metrics.roc_auc > 0.8" -o "metrics.pr_auc desc"', "query"),
+        ("loopml data show transactions", "the dataset version: id, source, roles, lineage"),
+        ("loopml data profile transactions", "its profile: counts, moments, quantiles"),
+        ("loopml data schema transactions", "the inferred schema (YAML to review and edit)"),
+        (
+            "loopml data diff transactions/1 transactions/2 --html drift.html",
+            "drift between versions",
+        ),
+        (f"open {result.drift_report}", "the drift report of the shifted batch"),
         ("loopml doctor", "check the set-up"),
     ):
         out.print(f"  [bold cyan]{escape(command)}[/]\n      {why}")

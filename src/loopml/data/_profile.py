@@ -120,10 +120,12 @@ class ColumnProfile:
         if self.counts is not None:
             return float(len(self.counts))
         if self.distinct_sketch is not None:
-            return self.distinct_sketch.estimate()
-        if self.text_distinct is not None:
-            return float(self.text_distinct.get_estimate())
-        return 0.0
+            estimate = self.distinct_sketch.estimate()
+        elif self.text_distinct is not None:
+            estimate = float(self.text_distinct.get_estimate())
+        else:
+            return 0.0
+        return min(estimate, float(self.present))  # an estimate never exceeds the values seen
 
     def top(self, n: int = 10) -> list[tuple[Any, int]]:
         """The ``n`` most frequent values with their counts (estimates past the cap)."""

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from loopml._workspace import Workspace
     from loopml.data._profile import Profile
+    from loopml.data._schema import Schema
 
 ROLES = ("feature", "target", "prediction", "id", "timestamp", "ignored")
 ROW_GROUP_SIZE = 1 << 20
@@ -403,4 +404,92 @@ def versions(
     return [DatasetVersion(r, ws) for r in ws.store.list_dataset_versions(name)]
 
 
-__all__ = ["ROLES", "DatasetVersion", "attach_labels", "get", "register", "versions"]
+def resolve(ref: str, *, path: str | os.PathLike[str] | None = None) -> DatasetVersion | None:
+    """The dataset version ``ref`` names (``datasets:/name[/version]``, ``name[/version]``).
+
+    Returns None when ``ref`` is not a registered dataset (it may be a file path instead).
+    """
+    from loopml._errors import NotFoundError, WorkspaceNotFoundError
+    from loopml._workspace import workspace
+
+    text = ref.removeprefix("datasets:/")
+    name, _, number = text.partition("/")
+    version: int | None = None
+    if number:
+        if not number.isdigit():
+            return None
+        version = int(number)
+    try:
+        ws = workspace(path)
+        return DatasetVersion(ws.store.get_dataset_version(name, version), ws)
+    except NotFoundError:
+        if ref.startswith("datasets:/"):
+            raise
+        return None
+    except WorkspaceNotFoundError:
+        if ref.startswith("datasets:/"):
+            raise
+        return None
+
+
+def infer_schema(
+    version: DatasetVersion, *, max_categories: int = 20, save: bool = True
+) -> tuple[Schema, int | None]:
+    """Infer the schema of ``version`` and save it as the dataset's next schema version.
+
+    Returns the schema and its version number (None when ``save`` is False). Saving the same
+    schema again keeps the current version.
+    """
+    from loopml.data._schema import infer_schema as infer
+
+    schema = infer(version, max_categories=max_categories, name=version.name)
+    if not save:
+        return schema, None
+    return schema, set_schema(version.name, schema, inferred_from=version)
+
+
+def set_schema(
+    name: str,
+    schema: Schema | str | os.PathLike[str],
+    *,
+    inferred_from: DatasetVersion | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> int:
+    """Save ``schema`` (a Schema or a YAML file) as dataset ``name``'s next schema version."""
+    from loopml._workspace import workspace
+    from loopml.data._schema import Schema
+
+    loaded = schema if isinstance(schema, Schema) else Schema.load(schema)
+    ws = inferred_from.workspace if inferred_from is not None and path is None else workspace(path)
+    digest, _ = ws.artifacts.put_bytes(loaded.to_yaml().encode())
+    record = ws.store.put_schema(
+        name, digest, inferred_from=inferred_from.version if inferred_from else None
+    )
+    return record.version
+
+
+def schema(
+    name: str, version: int | None = None, *, path: str | os.PathLike[str] | None = None
+) -> Schema:
+    """Schema ``version`` (default: the latest) of dataset ``name``."""
+    from loopml._workspace import workspace
+    from loopml.data._schema import Schema
+
+    ws = workspace(path)
+    record = ws.store.get_schema(name, version)
+    text = ws.artifacts.get_bytes(record.digest).decode()
+    return Schema.from_yaml(text, source=f"schema {record.version} of dataset {name!r}")
+
+
+__all__ = [
+    "ROLES",
+    "DatasetVersion",
+    "attach_labels",
+    "get",
+    "infer_schema",
+    "register",
+    "resolve",
+    "schema",
+    "set_schema",
+    "versions",
+]

@@ -1,8 +1,11 @@
 """``loopml demo``: walk the loop that exists today, end to end, on the bundled dataset.
 
-Today's loop: create a workspace, generate the data, train several real scikit-learn models as
-tracked runs (params, stepped metrics, artifacts, environment), then query the runs to pick the
-best one. Each later phase adds its step here.
+Today's loop: create a workspace, generate the data and register it as a dataset version
+(content id, profile), infer and save its schema and validate the data against it, train
+several real scikit-learn models as tracked runs (params, stepped metrics, artifacts,
+environment), query the runs to pick the best one, then take a later, shifted batch of
+production data: validate it against the schema and test it for drift against the training
+data (HTML report, logged to a monitoring run). Each later phase adds its step here.
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ class DemoResult:
     best_run_id: str = ""
     best_auc: float = 0.0
     dataset: str = ""
+    schema_file: Path | None = None
+    validation_errors: int = 0
+    batch_warnings: int = 0
+    drift_report: Path | None = None
+    drifted_columns: list[str] = field(default_factory=list)
 
 
 def pick_folder(base: Path) -> Path:
@@ -101,6 +109,7 @@ def run_demo(
     )
     result.dataset = f"{dataset.name}/{dataset.version}"
     report(f"dataset    {dataset.name} v{dataset.version}  {dataset.id[:19]}...  (content id)")
+    _check_schema(dataset, folder, result, report)
     data = dataset.to_pandas()  # train from the registered version, not the in-memory frame
     train, test = train_test_split(data, test_size=0.25, random_state=seed, stratify=data[TARGET])
     x_train, y_train = train[FEATURES], train[TARGET]
@@ -150,4 +159,76 @@ def run_demo(
     result.best_run_id = best.id
     result.best_auc = best.metrics["roc_auc"]
     report(f"best       {best.id[:8]}  {best.name}  roc_auc {result.best_auc:.4f}")
+    _monitor_batch(dataset, folder, result, report, rows=max(rows // 4, 1000), seed=seed)
     return result
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _check_schema(
+    dataset: Any, folder: Path, result: DemoResult, report: Callable[[str], None]
+) -> None:
+    """Infer the dataset's schema, save it (versioned, and as YAML to review), validate."""
+    import loopml
+
+    schema, number = loopml.datasets.infer_schema(dataset)
+    result.schema_file = folder / "transactions.schema.yaml"
+    schema.save(result.schema_file)
+    checked = loopml.validate(dataset, schema)
+    result.validation_errors = len(checked.errors)
+    report(
+        f"schema     v{number}: {len(schema.columns)} columns inferred, saved to "
+        f"{result.schema_file.name}; data valid: {checked.ok}"
+    )
+
+
+def _monitor_batch(
+    dataset: Any,
+    folder: Path,
+    result: DemoResult,
+    report: Callable[[str], None],
+    *,
+    rows: int,
+    seed: int,
+) -> None:
+    """A later batch of (shifted) production data: validate it, then test it for drift."""
+    import loopml
+    from loopml.demo._data import fraud_transactions
+
+    frame = fraud_transactions(rows, seed=seed + 1, shift=0.6)
+    frame["transaction_id"] += dataset.rows  # new transactions, new ids
+    batch = loopml.datasets.register(
+        frame, dataset.name, description="a later batch of production data", path=folder
+    )
+    checked = loopml.validate(batch, loopml.datasets.schema(dataset.name, path=folder))
+    result.batch_warnings = len(checked.warnings)
+    kinds = sorted({a.kind for a in checked.anomalies})
+    report(
+        f"batch      {dataset.name} v{batch.version}: {batch.rows:,} new transactions, "
+        f"{_plural(len(checked.errors), 'error')}, {_plural(len(checked.warnings), 'warning')} "
+        f"({', '.join(kinds) or 'none'}) against the schema"
+    )
+    drift = loopml.drift(dataset, batch)
+    result.drift_report = folder / "drift-report.html"
+    drift.to_html(result.drift_report)
+    result.drifted_columns = [c.column for c in drift.sorted_columns() if c.drifted]
+    with loopml.start_run(
+        experiment=f"{EXPERIMENT}-monitoring", name="drift-check", path=folder
+    ) as run:
+        run.log_params({"reference": f"{dataset.name}/{dataset.version}", "batch_rows": rows})
+        run.log_metrics(
+            {"share_drifted": drift.share_drifted, "drifted_columns": drift.number_drifted}
+        )
+        run.log_artifact(result.drift_report, name="drift/report.html")
+        run.log_artifact(json.dumps(drift.to_dict()).encode(), name="drift/report.json")
+    shown = ", ".join(
+        f"{c.column} ({c.test} {c.statistic:.3g})" for c in drift.sorted_columns() if c.drifted
+    )
+    verdict = "DRIFTED" if drift.drifted else "no dataset drift"
+    report(
+        f"drift      {verdict}: {drift.number_drifted} of {len(drift.columns)} columns "
+        f"(share {drift.share_drifted:.2f}, threshold {drift.drift_share}) {shown}"
+    )
+    report(f"report     {result.drift_report}")
