@@ -1,5 +1,6 @@
-"""Phase 1, data: dataset versions, schemas, validation, profiles and drift (in progress).
+"""Phase 1, data: dataset versions, schemas, validation, profiles and drift.
 
-Today: the canonical form of a table and its content id (:mod:`loopml.data._canonical`,
-:mod:`loopml.data._content_id`). See ``docs/design/data-phase.md`` for the plan.
+Public entry points (exported from ``loopml``): :mod:`loopml.datasets`, ``loopml.profile``,
+``loopml.infer_schema``, ``loopml.validate`` and ``loopml.drift``. How the modules fit is in
+``docs/architecture.md``; the research behind them in ``docs/design/data-phase.md``.
 """
