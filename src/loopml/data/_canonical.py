@@ -28,7 +28,7 @@ def to_arrow(data: Any) -> pa.Table:
     module = type(data).__module__.split(".")[0]
     if module == "pandas":
         return _from_pandas(data)
-    if module == "polars":
+    if module == "polars" and type(data).__name__ in ("DataFrame", "LazyFrame"):
         if type(data).__name__ == "LazyFrame":
             data = data.collect()
         return data.to_arrow()

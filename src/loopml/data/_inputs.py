@@ -15,6 +15,7 @@ types come from every row; a bigger one streams, with types inferred from its fi
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,7 +68,7 @@ def open_data(data: Any, *, url: str | None = None, batch_rows: int = BATCH_ROWS
         if not isinstance(data, str):
             raise InvalidInputError("with url=, data must be the SQL query text")
         return _sql_source(data, url, batch_rows)
-    if isinstance(data, str) and data.lstrip().lower().startswith(("select ", "with ")):
+    if isinstance(data, str) and re.match(r"\s*(select|with)\s", data, re.IGNORECASE):
         raise InvalidInputError(
             "this looks like a SQL query; say which database it runs on with "
             "url='postgresql+psycopg://...' (any SQLAlchemy URL)"
@@ -232,6 +233,8 @@ def _csv_source(path: Path, batch_rows: int) -> Source:
                 except StopIteration:
                     return
                 except pa.ArrowInvalid as exc:
+                    if "UTF8" in str(exc) or "UTF-8" in str(exc):
+                        raise InvalidInputError(_not_utf8(path, str(exc), schema.names)) from exc
                     raise InvalidInputError(
                         f"{path} changes a column's type after its first "
                         f"{CSV_BLOCK_BYTES >> 20} MB ({exc}); convert it to Parquet, or read "
@@ -242,6 +245,16 @@ def _csv_source(path: Path, batch_rows: int) -> Source:
             reader.close()
 
     return Source(schema, description, batches)
+
+
+def _not_utf8(path: Path, reason: str, names: list[str]) -> str:
+    found = re.search(r"column #(\d+)", reason)
+    column = names[int(found.group(1))] if found and int(found.group(1)) < len(names) else None
+    which = f"column {column!r}" if column else "a column"
+    return (
+        f"{which} of {path} is not valid UTF-8 text; convert the file to UTF-8 (e.g. iconv -f "
+        "latin1 -t utf-8) or load it with pandas (encoding=...) and register the DataFrame"
+    )
 
 
 def _check_text(schema: pa.Schema, path: Path) -> None:

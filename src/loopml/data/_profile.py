@@ -82,7 +82,9 @@ def _as_float64(array: pa.Array) -> np.ndarray[Any, Any]:
     elif pa.types.is_time64(t):
         array = array.view(pa.int64())
     if not pa.types.is_float64(array.type):
-        array = pc.cast(array, pa.float64())
+        # Not a safe cast: integers and ticks past 2**53 round to the nearest float, which is
+        # what moments and quantiles need (exact counts use the integers themselves).
+        array = pc.cast(array, pa.float64(), safe=False)
     out: np.ndarray[Any, Any] = array.to_numpy(zero_copy_only=False)
     return out
 
@@ -130,14 +132,17 @@ class ColumnProfile:
     def top(self, n: int = 10) -> list[tuple[Any, int]]:
         """The ``n`` most frequent values with their counts (estimates past the cap)."""
         if self.counts is not None:
-            return sorted(self.counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[:n]
+            return sorted(self.counts.items(), key=lambda kv: (-kv[1], _order(kv[0])))[:n]
         if self.frequent is not None:
             import datasketches
 
             items = self.frequent.get_frequent_items(
                 datasketches.frequent_items_error_type.NO_FALSE_NEGATIVES, 0
             )
-            return [(item[0], int(item[1])) for item in items[:n]]
+            ranked = sorted(
+                ((item[0], int(item[1])) for item in items), key=lambda kv: (-kv[1], kv[0])
+            )
+            return ranked[:n]
         return []
 
     def summary(self) -> dict[str, Any]:
@@ -190,12 +195,41 @@ class ColumnProfile:
             self.quantiles.update_finite(finite)
             self.distinct_sketch.update(finite)
             if self.counts is not None:
-                self._count_numbers(finite, cap)
+                if self.family == "temporal" or self.type.startswith(("int", "uint")):
+                    self._count_integers(array, cap)
+                else:
+                    self._count_numbers(finite + 0.0, cap)  # -0.0 counts as 0.0
             return
         self.missing += array.null_count
         if self.family == "null":
             return
         self._count_values(array, cap)
+
+    def _count_integers(self, array: pa.Array, cap: int) -> None:
+        """Exact counts of integers (and of date/time ticks), without a detour through floats."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        assert self.counts is not None
+        t = array.type
+        if self.family == "temporal":
+            array = array.view(pa.int32() if t.bit_width == 32 else pa.int64())
+        array = array.drop_null()
+        if len(array) == 0:
+            return
+        probe = array.slice(0, 4 * (cap + 1))
+        if len(probe) > cap and pc.count_distinct(probe).as_py() > cap:
+            self.counts = None
+            return
+        pairs = pc.value_counts(array)
+        if len(pairs) > cap:
+            self.counts = None
+            return
+        values = pairs.field("values").to_pylist()
+        for value, count in zip(values, pairs.field("counts").to_pylist(), strict=True):
+            self.counts[value] = self.counts.get(value, 0) + count
+        if len(self.counts) > cap:
+            self.counts = None
 
     def _count_numbers(self, finite: np.ndarray[Any, Any], cap: int) -> None:
         import numpy as np
@@ -209,10 +243,8 @@ class ColumnProfile:
         if values.size > cap:
             self.counts = None
             return
-        integral = self.type.startswith(("int", "uint"))
         for value, count in zip(values.tolist(), counts.tolist(), strict=True):
-            key = int(value) if integral else float(value)
-            self.counts[key] = self.counts.get(key, 0) + count
+            self.counts[value] = self.counts.get(value, 0) + count
         if len(self.counts) > cap:
             self.counts = None
 
@@ -249,7 +281,9 @@ class ColumnProfile:
         """The profile of both columns' values together (neither input changes)."""
         import datasketches
 
-        if (other.name, other.family) != (self.name, self.family):
+        if (other.name, other.family) != (self.name, self.family) or (
+            self.family == "temporal" and other.type != self.type
+        ):
             raise InvalidInputError(
                 f"cannot merge profiles of column {self.name!r} ({self.type}) and "
                 f"{other.name!r} ({other.type}); the columns differ"
@@ -363,15 +397,26 @@ class ColumnProfile:
         return column
 
 
+def _order(value: Any) -> tuple[int, Any]:
+    """A sort key that orders numbers as numbers and everything else as text."""
+    if isinstance(value, int | float):
+        return (0, value)
+    if isinstance(value, bytes):
+        return (1, value)
+    return (2, str(value))
+
+
 def _json_key(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
+        return {"b64": base64.b64encode(value).decode("ascii")}  # reversible, unlike text
     return value
 
 
 def _from_json_key(value: Any) -> Any:
+    if isinstance(value, dict) and "b64" in value:
+        return base64.b64decode(value["b64"])
     return value
 
 
@@ -455,6 +500,8 @@ class Profile:
     def from_bytes(cls, data: bytes) -> Profile:
         try:
             document = json.loads(data)
+            if not isinstance(document, dict):
+                raise InvalidInputError("not a loopml profile: expected a JSON object")
             if document.get("format") != FORMAT:
                 raise InvalidInputError(
                     f"this profile has format {document.get('format')!r}; this loopml reads "
@@ -462,7 +509,9 @@ class Profile:
                 )
             k = int(document["k"])
             columns = [ColumnProfile.from_json(c, k) for c in document["columns"]]
-        except (ValueError, KeyError, TypeError) as exc:
+        except InvalidInputError:
+            raise
+        except (ValueError, KeyError, TypeError, RuntimeError) as exc:
             raise InvalidInputError(f"not a loopml profile: {exc}") from exc
         return cls(
             {c.name: c for c in columns},
