@@ -691,7 +691,7 @@ def _numerical_from_profiles(
     elif test == "wasserstein":
         std = ref.moments.population_std or 0.0
         statistic = ss.wasserstein_normed(ref.quantiles, cur.quantiles, std)
-        error = ss.w1_error(ref.quantiles.k)
+        error = ss.w1_error(ref.quantiles, cur.quantiles, std)
     elif test == "ks":
         d, d_error = ss.ks_statistic(ref.quantiles, cur.quantiles)
         statistic = p_value = ss.ks_pvalue(d, n_ref, n_cur)

@@ -135,6 +135,41 @@ def _merged_gaps(sorted_ref: FloatArray, sorted_cur: FloatArray) -> tuple[float,
     return w1, d
 
 
+def _w1_sorted(sorted_ref: FloatArray, sorted_cur: FloatArray) -> float:
+    """W1 of two sorted samples from their quantile functions, without sorting anything.
+
+    ``W1 = integral over u in [0, 1] of |Q_ref(u) - Q_cur(u)|``, and the empirical quantile
+    functions are step functions with steps at ``i / n`` and ``j / m``. In units of
+    ``1 / (n m)`` the steps are the integers ``i m`` and ``j n``; their merged order is known in
+    closed form (step ``i m`` has ``ceil(i m / n) - 1`` steps ``j n`` strictly below it), so the
+    merged grid is built with one scatter instead of a sort. On each grid interval
+    ``[start, end)`` the quantiles are ``ref[start // m]`` and ``cur[start // n]``. Equal sizes
+    reduce to ``mean |ref - cur|``. Same value as scipy's ``wasserstein_distance`` (relative
+    difference about 1e-15), in a few passes over the data.
+    """
+    import numpy as np
+
+    n, m = sorted_ref.size, sorted_cur.size
+    if n == m:
+        return float(np.mean(np.abs(sorted_ref - sorted_cur)))
+    i = np.arange(1, n + 1, dtype=np.int64)
+    j = np.arange(1, m + 1, dtype=np.int64)
+    steps_ref = i * m
+    steps_cur = j * n
+    grid = np.empty(n + m, dtype=np.int64)
+    grid[(i - 1) + (-(-steps_ref // n) - 1)] = steps_ref  # ceil(i m / n) - 1 below it
+    grid[(j - 1) + steps_cur // m] = steps_cur  # floor(j n / m) at or below it
+    starts = np.empty_like(grid)
+    starts[0] = 0
+    starts[1:] = grid[:-1]
+    widths = (grid - starts).astype(np.float64)
+    # The final interval can start at n m (a tie of the last steps); it has width 0, so clip.
+    at_ref = np.minimum(starts // m, n - 1)
+    at_cur = np.minimum(starts // n, m - 1)
+    gaps = np.abs(sorted_ref[at_ref] - sorted_cur[at_cur])
+    return float(np.dot(gaps, widths)) / (float(n) * float(m))
+
+
 def _ks_asymptotic_pvalue(d: float, n1: int, n2: int) -> float:
     """``ks_2samp``'s method="asymp" two-sided p-value: ``kstwo.sf(D, round(n1 n2 / (n1 + n2)))``.
 
@@ -210,8 +245,7 @@ def wasserstein_normed(ref: Any, cur: Any) -> float:
     import numpy as np
 
     a, b = _clean_pair(ref, cur)
-    w1, _ = _merged_gaps(np.sort(a), np.sort(b))
-    return w1 / _std_norm(a)
+    return _w1_sorted(np.sort(a), np.sort(b)) / _std_norm(a)
 
 
 def ks_and_wasserstein(ref: Any, cur: Any) -> tuple[float, float, float]:
@@ -220,7 +254,9 @@ def ks_and_wasserstein(ref: Any, cur: Any) -> tuple[float, float, float]:
     import numpy as np
 
     a, b = _clean_pair(ref, cur)
-    w1, d = _merged_gaps(np.sort(a), np.sort(b))
+    sorted_ref, sorted_cur = np.sort(a), np.sort(b)
+    _, d = _merged_gaps(sorted_ref, sorted_cur)
+    w1 = _w1_sorted(sorted_ref, sorted_cur)
     if max(a.size, b.size) <= KS_EXACT_MAX_N:
         d, p = _ks_scipy(a, b)
     else:
@@ -337,7 +373,6 @@ def jensenshannon(ref_shares: Any, cur_shares: Any) -> float:
     ``rel_entr(x, y) = x ln(x / y)`` and 0 for ``x = 0``. A sum that rounds below 0 gives 0.
     """
     import numpy as np
-    from scipy.special import rel_entr
 
     r, c = _share_pair(ref_shares, cur_shares)
     if r.sum() == 0 or c.sum() == 0:
@@ -345,7 +380,13 @@ def jensenshannon(ref_shares: Any, cur_shares: Any) -> float:
     p = r / np.sum(r)
     q = c / np.sum(c)
     m = (p + q) / 2.0
-    js = float(np.sum(rel_entr(p, m)) + np.sum(rel_entr(q, m)))
+
+    def rel_entr(x: FloatArray, y: FloatArray) -> float:
+        # scipy.special.rel_entr: x ln(x / y) for x > 0, 0 for x = 0 (y >= x / 2 > 0 here).
+        keep = x > 0
+        return float(np.sum(x[keep] * np.log(x[keep] / y[keep])))
+
+    js = rel_entr(p, m) + rel_entr(q, m)
     return math.sqrt(max(js, 0.0) / 2.0)
 
 
