@@ -221,3 +221,76 @@ def test_a_csv_whose_type_changes_late_in_the_file_is_read_whole(
     version = loopml.datasets.register(project / "late.csv", "late")
     assert version.columns == [("a", "double")]
     assert version.rows == 300_001
+
+
+_REGISTER_CHILD = """
+import resource, sys
+import pyarrow as pa
+pa.set_cpu_count(2)
+pa.set_io_thread_count(2)
+import loopml
+
+big, tiny, workspace, extra_mb = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+loopml.init(workspace)
+loopml.datasets.register(tiny, "warm-up", path=workspace)  # every import, the thread pools
+
+
+def peak():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmPeak"):
+                return int(line.split()[1]) << 10
+
+
+limit = peak() + (extra_mb << 20)
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+version = loopml.datasets.register(big, "big", path=workspace)
+print(version.rows, len(version.record.files))
+"""
+
+
+@pytest.mark.slow
+def test_registering_a_file_bigger_than_the_memory_cap_streams(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # 5M rows x 5 float64 columns = 200 MB of data, written as one Parquet file; the child may
+    # use 160 MB more address space than it needs after imports: it cannot hold the data.
+    rows = 5_000_000
+    big, tiny = tmp_path / "big.parquet", tmp_path / "tiny.parquet"
+    rng = np.random.default_rng(0)
+    pq.write_table(pa.table({f"c{i}": rng.standard_normal(rows) for i in range(5)}), big)
+    pq.write_table(pa.table({"c": [1.0, 2.0]}), tiny)
+    env = {
+        **{k: v for k, v in __import__("os").environ.items() if not k.startswith("LOOPML_")},
+        "ARROW_DEFAULT_MEMORY_POOL": "system",
+        "MALLOC_ARENA_MAX": "2",
+    }
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _REGISTER_CHILD,
+                str(big),
+                str(tiny),
+                str(tmp_path / "ws"),
+                "160",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        stored_rows, parts = map(int, done.stdout.split()[-2:])
+        assert stored_rows == rows
+        assert parts == 5  # parts of 2**20 rows: the unit of streaming
+    finally:
+        big.unlink()
+    version = loopml.datasets.get("big", path=tmp_path / "ws")
+    assert sum(batch.num_rows for batch in version.batches()) == rows
