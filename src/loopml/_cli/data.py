@@ -183,10 +183,15 @@ def diff(
     from loopml.data._profile import profile
 
     ref, cur = _open(reference), _open(current)
+    roles = {**dict(getattr(cur, "roles", {})), **dict(getattr(ref, "roles", {}))}
     if profiles:
         ref, cur = profile(ref), profile(cur)
+        names = set(ref.column_names) | set(cur.column_names)
+        roles = {c: r for c, r in roles.items() if c in names}
+    else:
+        roles = {}  # dataset versions bring their own roles
     selected = [c.strip() for c in columns.split(",")] if columns else None
-    report = drift(ref, cur, columns=selected, method=method)
+    report = drift(ref, cur, columns=selected, method=method, roles=roles or None)
     if html:
         report.to_html(html)
     if json:

@@ -114,7 +114,8 @@ def _parse_tests(
     out: dict[str, _Choice | str] = {}
     for column, spec in (tests or {}).items():
         if isinstance(spec, str):
-            out[column] = check(spec, f"tests[{column!r}]")
+            test = check(spec, f"tests[{column!r}]")
+            out[column] = _Choice(test, DEFAULT_THRESHOLDS[test])
         elif isinstance(spec, tuple | list) and len(spec) == 2:
             test = check(str(spec[0]), f"tests[{column!r}]")
             out[column] = _Choice(test, _threshold(spec[1], f"tests[{column!r}]"))
@@ -207,8 +208,22 @@ def drift(
     role id, timestamp or ignored are not tested.
     """
     method, global_threshold, per_column = _parse_tests(method, threshold, tests)
-    if not 0 < drift_share <= 1:
-        raise InvalidInputError(f"drift_share must be in (0, 1], not {drift_share!r}")
+    if (
+        isinstance(drift_share, bool)
+        or not isinstance(drift_share, int | float)
+        or not 0 < drift_share <= 1
+    ):
+        raise InvalidInputError(
+            f"drift_share must be a number in (0, 1] (the share of drifted columns at which the "
+            f"dataset drifted), not {drift_share!r}"
+        )
+    from loopml.data.datasets import ROLES
+
+    for column, role in (roles or {}).items():
+        if role not in ROLES:
+            raise InvalidInputError(
+                f"role {role!r} of column {column!r} is not a role; use one of {', '.join(ROLES)}"
+            )
     for column, kind in (kinds or {}).items():
         if kind not in KINDS:
             raise InvalidInputError(
@@ -217,10 +232,21 @@ def drift(
     sketched = _is_profile(reference) or _is_profile(current)
     ref = _open_side(reference, "reference", sketched)
     cur = _open_side(current, "current", sketched)
+    if ref.rows == 0 or cur.rows == 0:
+        side = "reference" if ref.rows == 0 else "current"
+        raise InvalidInputError(f"the {side} data is empty (0 rows): there is nothing to compare")
+    known = set(ref.names) | set(cur.names)
+    for argument, mapping in (("tests", per_column), ("kinds", kinds), ("roles", roles)):
+        unknown = sorted(set(mapping or {}) - known)
+        if unknown:
+            raise InvalidInputError(
+                f"{argument}= names column(s) {', '.join(map(repr, unknown))} that neither side "
+                f"has; columns: {', '.join(sorted(known))}"
+            )
     roles = {**cur.roles, **ref.roles, **dict(roles or {})}
     skipped: list[tuple[str, str]] = []
     if columns is not None:
-        wanted = list(columns)
+        wanted = list(dict.fromkeys([columns] if isinstance(columns, str) else columns))
         for name in wanted:
             if name not in ref.names or name not in cur.names:
                 side = "reference" if name not in ref.names else "current"
@@ -275,19 +301,36 @@ def drift(
 
 
 def _resolve(
-    choice: _Choice | str, global_threshold: float | None, kind: str, n_ref: int, n_values: int
+    choice: _Choice | str,
+    global_threshold: float | None,
+    kind: str,
+    n_ref: int,
+    n_values: int,
+    name: str = "",
 ) -> _Choice:
+    """The test and threshold of one column: per-column choice, the method, or the auto rule."""
     if isinstance(choice, _Choice):
-        return choice
-    test = auto_test(kind, n_ref, n_values) if choice == "auto" else choice
-    if kind == "categorical" and test in ("ks", "wasserstein"):
+        picked = choice
+    elif choice == "auto":
+        test = auto_test(kind, n_ref, n_values)
+        picked = _Choice(test, DEFAULT_THRESHOLDS[test])
+    else:  # the method for every column; threshold= belongs to it
+        threshold = DEFAULT_THRESHOLDS[choice] if global_threshold is None else global_threshold
+        picked = _Choice(choice, threshold)
+    if kind == "categorical" and picked.test in ("ks", "wasserstein"):
         raise InvalidInputError(
-            f"the {TEST_NAMES[test]} test needs numbers; use chisquare, z, jensenshannon, psi or "
-            "linf for a categorical column (or set kinds={'column': 'numerical'})"
+            f"column {name!r}: the {TEST_NAMES[picked.test]} test needs numbers; use "
+            "chisquare, z, jensenshannon, psi or linf for a categorical column (or set "
+            f"kinds={{{name!r}: 'numerical'}})"
         )
-    if global_threshold is not None and choice != "auto":
-        return _Choice(test, global_threshold)
-    return _Choice(test, DEFAULT_THRESHOLDS[test])
+    if kind == "numerical" and picked.test in ("chisquare", "z") and n_values > FEW_VALUES:
+        raise InvalidInputError(
+            f"column {name!r}: the {TEST_NAMES[picked.test]} test compares categories, and this "
+            f"numerical column has more than {FEW_VALUES} distinct values (every value would be "
+            "its own category); use ks, wasserstein, psi or jensenshannon for it, or set "
+            f"kinds={{{name!r}: 'categorical'}} if its numbers are codes"
+        )
+    return picked
 
 
 # -- exact: raw values ----------------------------------------------------------------------------
@@ -364,6 +407,16 @@ def _column_exact(
     forced_kind: str | None,
 ) -> ColumnDrift | tuple[str, str]:
     ref_family, cur_family = _family(ref_column.type), _family(cur_column.type)
+    if "null" in (ref_family, cur_family):  # a column of nothing but missing values
+        return _empty_side(name, int(ref_family != "null"), int(cur_family != "null")) or (
+            name,
+            "no values in either side (all missing)",
+        )
+    if forced_kind == "numerical" and ref_family == "text":
+        raise InvalidInputError(
+            f"kinds[{name!r}] = 'numerical', but the column holds text ({ref_column.type}); "
+            "only numbers can be numerical"
+        )
     numeric = {"number", "boolean"}
     if ref_family != cur_family and not {ref_family, cur_family} <= numeric:
         return (name, f"types differ: {ref_column.type} in reference, {cur_column.type} in current")
@@ -456,7 +509,7 @@ def _numerical_exact(
     n_values = _distinct_up_to(np.concatenate([ref[:4096], cur[:4096]]), FEW_VALUES)
     if n_values <= FEW_VALUES:
         n_values = _distinct_up_to(np.concatenate([ref, cur]), FEW_VALUES)
-    picked = _resolve(choice, global_threshold, "numerical", ref.size, n_values)
+    picked = _resolve(choice, global_threshold, "numerical", ref.size, n_values, name)
     test = picked.test
     p_value: float | None = None
     if test == "ks":
@@ -498,10 +551,13 @@ def _numeric_histogram(ref: np.ndarray[Any, Any], cur: np.ndarray[Any, Any]) -> 
     if lo == hi:
         lo, hi = lo - 0.5, hi + 0.5
     bins = DISPLAY_BINS
-    edges = np.linspace(lo, hi, bins + 1)
+    if math.isfinite(hi - lo):
+        edges = np.linspace(lo, hi, bins + 1)
+    else:  # a range wider than the largest float: halve, space, double
+        edges = np.linspace(lo / 2, hi / 2, bins + 1) * 2
 
     def shares(values: np.ndarray[Any, Any]) -> list[float]:
-        index = ((values - lo) * (bins / (hi - lo))).astype(np.intp)
+        index = np.searchsorted(edges, values, side="right") - 1
         np.clip(index, 0, bins - 1, out=index)
         counts: list[float] = (np.bincount(index, minlength=bins) / values.size).tolist()
         return counts
@@ -525,7 +581,7 @@ def _categorical(
 
     keys, rc, cc = es.align(ref_counts, cur_counts)
     n_ref, n_cur = float(rc.sum()), float(cc.sum())
-    picked = _resolve(choice, global_threshold, "categorical", int(n_ref), len(keys))
+    picked = _resolve(choice, global_threshold, "categorical", int(n_ref), len(keys), name)
     test = picked.test
     ref_shares, cur_shares = rc / n_ref, cc / n_cur
     p_value: float | None = None
@@ -590,6 +646,16 @@ def _column_from_profiles(
     global_threshold: float | None,
     forced_kind: str | None,
 ) -> ColumnDrift | tuple[str, str]:
+    if "null" in (ref.family, cur.family):
+        return _empty_side(name, int(ref.family != "null"), int(cur.family != "null")) or (
+            name,
+            "no values in either side (all missing)",
+        )
+    if forced_kind == "numerical" and ref.family == "text":
+        raise InvalidInputError(
+            f"kinds[{name!r}] = 'numerical', but the column holds text ({ref.type}); only "
+            "numbers can be numerical"
+        )
     numeric = {"number", "boolean"}
     if ref.family != cur.family and not {ref.family, cur.family} <= numeric:
         return (name, f"types differ: {ref.type} in reference, {cur.type} in current")
@@ -664,7 +730,7 @@ def _numerical_from_profiles(
         n_values = len(set(ref.counts) | set(cur.counts))
     else:
         n_values = FEW_VALUES + 1  # more than the cap: many
-    picked = _resolve(choice, global_threshold, "numerical", n_ref, n_values)
+    picked = _resolve(choice, global_threshold, "numerical", n_ref, n_values, name)
     test = picked.test
     p_value: float | None = None
     error: float | None = None
@@ -709,7 +775,10 @@ def _numerical_from_profiles(
         edges = ss.sturges_edges(lo, hi, n_ref + n_cur)
         rs, cs = ss.bin_shares(ref.quantiles, edges), ss.bin_shares(cur.quantiles, edges)
         statistic = _distance(test, rs, cs)
-        error = 2 * (ref.quantiles.rank_error + cur.quantiles.rank_error)
+        if test == "linf":  # each share is within 2 e, so their largest difference too
+            error = 2 * (ref.quantiles.rank_error + cur.quantiles.rank_error)
+        # PSI and Jensen-Shannon of sketched shares have no proven band (error stays None):
+        # small per-bin errors move them by more than the per-bin bound near zero.
     uncertain = False
     if error is not None:
         if test in P_VALUE_TESTS:
