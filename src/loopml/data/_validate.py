@@ -162,7 +162,10 @@ class ValidationResult:
     def __rich__(self) -> Any:
         from rich.markup import escape
         from rich.table import Table
+        from rich.text import Text
 
+        if not self.anomalies:
+            return Text(f"{self._summary()}: no anomalies", style="green")
         table = Table(title=escape(self._summary()), header_style="bold", title_justify="left")
         table.add_column("severity", no_wrap=True)
         table.add_column("kind", no_wrap=True)
