@@ -165,7 +165,7 @@ class ValidationResult:
         from rich.text import Text
 
         if not self.anomalies:
-            return Text(f"{self._summary()}: no anomalies", style="green")
+            return Text(self._summary(), style="green")
         table = Table(title=escape(self._summary()), header_style="bold", title_justify="left")
         table.add_column("severity", no_wrap=True)
         table.add_column("kind", no_wrap=True)
