@@ -64,6 +64,12 @@ EXPECTED = {
     "infer_schema",
     "profile",
     "validate",
+    "Pipeline",
+    "PipelineRun",
+    "Step",
+    "pipeline",
+    "pipelines",
+    "step",
 }
 
 

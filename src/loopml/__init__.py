@@ -38,12 +38,15 @@ from loopml._version import __version__
 
 if TYPE_CHECKING:
     from loopml._workspace import Workspace, init, workspace
+    from loopml import pipelines
     from loopml.data import datasets
     from loopml.data._drift import drift
     from loopml.data._drift_report import ColumnDrift, DriftReport
     from loopml.data._profile import ColumnProfile, Profile, profile
     from loopml.data._schema import ColumnSchema, Schema, infer_schema
     from loopml.data._validate import Anomaly, ValidationResult, validate
+    from loopml.pipelines._dsl import Pipeline, Step, pipeline, step
+    from loopml.pipelines._runner import PipelineRun
     from loopml.store import ArtifactRef, Experiment, MetricPoint, Run
     from loopml.tracking import (
         ActiveRun,
@@ -106,6 +109,11 @@ _LAZY: dict[str, str] = {
     "Schema": "loopml.data._schema",
     "ColumnSchema": "loopml.data._schema",
     "validate": "loopml.data._validate",
+    "step": "loopml.pipelines._dsl",
+    "pipeline": "loopml.pipelines._dsl",
+    "Pipeline": "loopml.pipelines._dsl",
+    "Step": "loopml.pipelines._dsl",
+    "PipelineRun": "loopml.pipelines._runner",
     "ValidationResult": "loopml.data._validate",
     "Anomaly": "loopml.data._validate",
 }
@@ -130,9 +138,12 @@ __all__ = [
     "MetricPoint",
     "MigrationRequiredError",
     "NotFoundError",
+    "Pipeline",
+    "PipelineRun",
     "Profile",
     "Run",
     "Schema",
+    "Step",
     "StoreError",
     "StoreUnavailableError",
     "StoreVersionError",
@@ -157,6 +168,8 @@ __all__ = [
     "log_param",
     "log_params",
     "metric_history",
+    "pipeline",
+    "pipelines",
     "profile",
     "runs",
     "search_runs",
@@ -164,13 +177,17 @@ __all__ = [
     "set_tag",
     "set_tags",
     "start_run",
+    "step",
     "validate",
     "workspace",
 ]
 
 
 #: Sub-modules that are part of the public API, loaded on first use.
-_LAZY_MODULES: dict[str, str] = {"datasets": "loopml.data.datasets"}
+_LAZY_MODULES: dict[str, str] = {
+    "datasets": "loopml.data.datasets",
+    "pipelines": "loopml.pipelines",
+}
 
 
 def __getattr__(name: str) -> Any:

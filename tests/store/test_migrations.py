@@ -38,6 +38,9 @@ TABLES = {
     # 0003
     "schemas",
     "profiles",
+    # 0004
+    "lineage",
+    "step_cache",
 }
 
 

@@ -417,7 +417,7 @@ def _database_at_0002_with_a_dataset_version(uri: str) -> None:
 
 
 def _check_upgraded(store: Store) -> None:
-    assert store.schema_status() == ("0003", "0003")
+    assert store.schema_status() == (_migrate.HEAD_REVISION, _migrate.HEAD_REVISION)
     kept = store.get_dataset_version("tx", 1)
     assert (kept.content_id, kept.row_count, kept.created_at) == (_digest(1), 3, 2_000)
     assert kept.columns == [("a", "int64")]

@@ -45,7 +45,7 @@ def _root(
 
 
 def _register() -> None:
-    from loopml._cli import data, db, demo, doctor, experiments, gc, init, runs
+    from loopml._cli import data, db, demo, doctor, experiments, gc, init, pipelines, runs
 
     app.command("init")(init.init)
     app.add_typer(runs.app, name="runs")
@@ -55,6 +55,9 @@ def _register() -> None:
     app.command("doctor")(doctor.doctor)
     app.add_typer(db.app, name="db")
     app.command("demo")(demo.demo)
+    app.command("run")(pipelines.run)
+    app.add_typer(pipelines.cache_app, name="cache")
+    app.command("lineage")(pipelines.lineage)
 
 
 _register()

@@ -4,25 +4,33 @@ from __future__ import annotations
 
 from loopml.store._base import Store
 from loopml.store._records import (
+    LINEAGE_DIRECTIONS,
     RUN_STATUSES,
     ArtifactRef,
+    CacheEntry,
     DatasetFile,
     DatasetVersionRecord,
     Experiment,
+    LineageEdge,
     MetricPoint,
     Run,
+    RunEdge,
     RunLiveness,
     SchemaRecord,
 )
 
 __all__ = [
+    "LINEAGE_DIRECTIONS",
     "RUN_STATUSES",
     "ArtifactRef",
+    "CacheEntry",
     "DatasetFile",
     "DatasetVersionRecord",
     "Experiment",
+    "LineageEdge",
     "MetricPoint",
     "Run",
+    "RunEdge",
     "RunLiveness",
     "SchemaRecord",
     "Store",

@@ -13,11 +13,14 @@ from collections.abc import Mapping, Sequence
 
 from loopml.store._records import (
     ArtifactRef,
+    CacheEntry,
     DatasetFile,
     DatasetVersionRecord,
     Experiment,
+    LineageEdge,
     MetricPoint,
     Run,
+    RunEdge,
     RunLiveness,
     SchemaRecord,
 )
@@ -201,6 +204,73 @@ class Store(ABC):
     def get_profile(self, dataset: str, version: int, spec: str | None = None) -> str | None:
         """The profile digest of a dataset version for ``spec`` (the newest one when ``spec`` is
         None), or None if there is none; NotFoundError if the dataset version does not exist."""
+
+    # -- pipelines: lineage --------------------------------------------------------------------
+    @abstractmethod
+    def add_lineage(self, run_id: str, edges: Sequence[LineageEdge]) -> None:
+        """Record what an execution (a step's run or a pipeline run) read and wrote, in one
+        transaction: all edges are stored or none.
+
+        An edge's ``dataset`` (name, version) must exist (NotFoundError naming the versions that
+        do) and its ``content_hash`` must be that version's content id. Each edge needs a
+        ``digest`` or a ``dataset``. Two edges with the same direction and name in one call are
+        an InvalidInputError.
+
+        Adding an edge whose (direction, name) the run already has: while the run is
+        ``running`` the new edge replaces the old one (a retried attempt's outputs win, and
+        sending the same edges again is a no-op); once the run has ended its edges are history,
+        so the same edge again is a no-op and a different one is a ConflictError. Record
+        lineage before ending the run.
+        """
+
+    @abstractmethod
+    def lineage_of_run(self, run_id: str) -> list[LineageEdge]:
+        """A run's edges: its inputs, then its outputs, each by name."""
+
+    @abstractmethod
+    def runs_touching(
+        self,
+        content_hash: str | None = None,
+        *,
+        digest: str | None = None,
+        dataset: tuple[str, int] | None = None,
+        direction: str | None = None,
+    ) -> list[RunEdge]:
+        """Every execution that read ("in") or wrote ("out") an object, oldest edge first.
+
+        Give exactly one of ``content_hash`` (matches the content wherever it is stored,
+        including dataset-version references, whose content hash is the dataset content id),
+        ``digest`` (one blob) or ``dataset`` ((name, version); NotFoundError if it does not
+        exist); ``direction`` keeps only reads ("in") or writes ("out").
+        """
+
+    # -- pipelines: step cache ----------------------------------------------------------------
+    @abstractmethod
+    def put_cache_entry(self, key: str, step: str, run_id: str) -> None:
+        """Point cache ``key`` (``sha256:...``) of ``step`` at the execution ``run_id``.
+
+        The newest put wins: a different execution replaces the entry and restarts its hit
+        count; putting the same execution again changes nothing.
+        """
+
+    @abstractmethod
+    def get_cache_entry(self, key: str) -> CacheEntry | None:
+        """The cache entry under ``key``, or None."""
+
+    @abstractmethod
+    def record_cache_hit(self, key: str) -> None:
+        """Count one use of the entry under ``key`` (atomic; NotFoundError if it is gone)."""
+
+    @abstractmethod
+    def list_cache_entries(self, step: str | None = None) -> list[CacheEntry]:
+        """Every cache entry (of one step), newest first."""
+
+    @abstractmethod
+    def delete_cache_entries(
+        self, step: str | None = None, keys: Sequence[str] | None = None
+    ) -> int:
+        """Delete the entries of ``step`` and/or with one of ``keys`` (both given: entries
+        matching both; both None: every entry); return how many were deleted."""
 
     # -- housekeeping -------------------------------------------------------------------------
     @abstractmethod

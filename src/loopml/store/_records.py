@@ -163,3 +163,60 @@ class SchemaRecord:
     digest: str
     inferred_from: int | None
     created_at: int
+
+
+LINEAGE_DIRECTIONS: tuple[str, ...] = ("in", "out")
+
+
+@dataclass(frozen=True)
+class LineageEdge:
+    """One input ("in") or output ("out") of an execution, named as the step names it.
+
+    ``content_hash`` is the sha256 of the value's content (for a table, the dataset content id),
+    so the same data has one hash wherever it is stored. ``digest`` is the artifact-store blob
+    holding the materialized value; ``dataset`` is (dataset name, version) when the value is (or
+    was registered as) a dataset version. At least one of the two is set; on a stored edge
+    ``dataset`` becomes None if that dataset version is deleted. ``type`` is the Python type
+    (e.g. ``"pandas.DataFrame"``), ``materializer`` the name of the materializer that wrote or
+    reads it, ``size`` the stored size in bytes, if known.
+    """
+
+    direction: str
+    name: str
+    content_hash: str
+    digest: str | None
+    dataset: tuple[str, int] | None
+    type: str
+    materializer: str
+    size: int | None
+
+
+@dataclass(frozen=True)
+class RunEdge:
+    """An execution that read or wrote an object: the run, and the edge that links them.
+
+    ``created_at`` is when the edge was recorded (epoch ms).
+    """
+
+    run_id: str
+    run_name: str | None
+    experiment: str
+    status: str
+    edge: LineageEdge
+    created_at: int
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """A step cache entry: cache ``key`` -> the execution (``run_id``) whose outputs a hit reuses.
+
+    ``hits`` counts the times the entry was used, ``last_hit_at`` is the last of them (epoch ms,
+    None before the first); ``created_at`` is when this execution was put under the key.
+    """
+
+    key: str
+    step: str
+    run_id: str
+    created_at: int
+    hits: int
+    last_hit_at: int | None

@@ -29,6 +29,7 @@ from loopml.store._base import Store
 from loopml.store._engine import make_engine, retrying
 from loopml.store._records import ArtifactRef, Experiment, MetricPoint, Run, RunLiveness
 from loopml.store._sql_datasets import DatasetsMixin
+from loopml.store._sql_pipelines import PipelinesMixin
 from loopml.store._sql_schemas import SchemasMixin
 from loopml.store._tables import (
     DIGEST_COLUMNS,
@@ -55,7 +56,7 @@ def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterable[Sequence[T]]:
         yield items[start : start + size]
 
 
-class SqlStore(DatasetsMixin, SchemasMixin, Store):
+class SqlStore(DatasetsMixin, SchemasMixin, PipelinesMixin, Store):
     """Metadata store on SQLite or PostgreSQL through SQLAlchemy Core.
 
     SQLite schemas upgrade themselves on open; PostgreSQL ones are upgraded with
@@ -682,7 +683,8 @@ class SqlStore(DatasetsMixin, SchemasMixin, Store):
         def body(connection: Connection) -> set[str]:
             found: set[str] = set()
             for column in DIGEST_COLUMNS:
-                found.update(r[0] for r in connection.execute(select(column).distinct()))
+                stmt = select(column).where(column.is_not(None)).distinct()
+                found.update(r[0] for r in connection.execute(stmt))
             return found
 
         return self._read(body)

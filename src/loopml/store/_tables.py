@@ -228,5 +228,60 @@ profiles = Table(
     Index(None, "digest"),
 )
 
+# -- Phase 2: pipeline lineage and the step cache (revision 0004) --------------------------------
+MAX_MATERIALIZER_LENGTH = 64
+
+#: What each execution (a tracked run: a step's run, or a pipeline run) read ("in") and wrote
+#: ("out"), one row per input or output name. ``content_hash`` is the sha256 of the value's
+#: content (for a table, the dataset content id), so the same data is found under one hash
+#: whichever blob or dataset version holds it; ``digest`` is the blob holding the materialized
+#: value (NULL for a reference to a dataset version, whose files are its blobs).
+lineage = Table(
+    "lineage",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    Column("direction", String(3), nullable=False),  # "in" | "out"
+    Column("name", String(MAX_NAME_LENGTH), nullable=False),
+    Column("content_hash", String(71), nullable=False),
+    Column("digest", String(71), nullable=True),
+    Column(
+        "dataset_version_pk",
+        Integer,
+        ForeignKey("dataset_versions.pk", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    Column("type", String(MAX_NAME_LENGTH), nullable=False),
+    Column("materializer", String(MAX_MATERIALIZER_LENGTH), nullable=False),
+    Column("size", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("run_pk", "direction", "name"),
+    Index(None, "content_hash"),
+    Index(None, "digest"),
+    Index(None, "dataset_version_pk"),
+)
+
+#: Step cache: a step's cache key (sha256 of its code, parameters, input content hashes and
+#: environment) -> the execution whose outputs (its "out" lineage rows) a hit reuses.
+step_cache = Table(
+    "step_cache",
+    metadata,
+    Column("key", String(71), primary_key=True),
+    Column("step", String(MAX_NAME_LENGTH), nullable=False),
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("hits", Integer, nullable=False, server_default="0"),
+    Column("last_hit_at", BigInteger, nullable=True),
+    Index(None, "step"),
+    Index(None, "run_pk"),
+)
+
 #: Every column that holds a blob digest; ``loopml gc`` deletes only blobs none of them names.
-DIGEST_COLUMNS = [artifacts.c.digest, dataset_files.c.digest, schemas.c.digest, profiles.c.digest]
+#: A column may be nullable (``lineage.digest``): NULL names no blob.
+DIGEST_COLUMNS = [
+    artifacts.c.digest,
+    dataset_files.c.digest,
+    schemas.c.digest,
+    profiles.c.digest,
+    lineage.c.digest,
+]

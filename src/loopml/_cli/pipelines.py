@@ -1,0 +1,154 @@
+"""``loopml run``, ``loopml cache list|clear`` and ``loopml lineage``."""
+
+from __future__ import annotations
+
+import typer
+
+cache_app = typer.Typer(help="The step cache: list and clear entries.", no_args_is_help=True)
+
+
+def run(
+    target: str = typer.Argument(
+        None, help="The pipeline: path/to/file.py[:name] or package.module[:name]."
+    ),
+    param: list[str] = typer.Option(
+        [], "--param", "-p", help="A parameter as key=value (repeat it); JSON values allowed."
+    ),
+    resume: str = typer.Option(
+        None, "--resume", help="Resume this pipeline run: re-run only failed and unfinished steps."
+    ),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Execute every step."),
+    json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Run a pipeline in this process; steps already computed come from the cache."""
+    from json import loads
+
+    from loopml._cli._output import console, print_json
+    from loopml._errors import InvalidInputError
+    from loopml.pipelines._loader import load_pipeline, parse_params
+    from loopml.pipelines._runner import run_pipeline
+
+    params: dict[str, object] = {}
+    if resume:
+        from loopml._workspace import workspace
+
+        store = workspace().store
+        old = store.get_run(store.resolve_run_id(resume))
+        source = old.tags.get("loopml.pipeline.target")
+        if target is None:
+            if not source:
+                raise InvalidInputError(
+                    f"run {resume} does not say which pipeline it ran; give the target too: "
+                    f"loopml run FILE.py:name --resume {resume}"
+                )
+            target = source
+        for key, text in old.params.items():
+            try:
+                params[key] = loads(text)
+            except ValueError:
+                params[key] = text
+    if target is None:
+        raise InvalidInputError("which pipeline? loopml run path/to/file.py:pipeline")
+    pipeline = load_pipeline(target)
+    params.update(parse_params(param, pipeline))
+    result = run_pipeline(
+        pipeline,
+        params,
+        cache=False if no_cache else None,
+        resume=resume,
+        target=target,
+    )
+    if json:
+        print_json(
+            {
+                "run_id": result.run_id,
+                "status": result.status,
+                "seconds": result.seconds,
+                "steps": {
+                    n: {"status": s.status, "run_id": s.run_id, "seconds": s.seconds}
+                    for n, s in result.steps.items()
+                },
+            }
+        )
+        return
+    out = console()
+    for name, step in result.steps.items():
+        colour = {"finished": "green", "cached": "cyan", "resumed": "cyan"}.get(step.status, "red")
+        out.print(
+            f"  [{colour}]{step.status:<8}[/] {name:<24} {step.seconds * 1000:8.0f} ms  "
+            f"{(step.run_id or '')[:8]}"
+        )
+    out.print(
+        f"[bold]{result.pipeline}[/] run {result.run_id[:8]} {result.status} in "
+        f"{result.seconds:.2f} s ({len(result.cached_steps)} of {len(result.steps)} steps cached)"
+    )
+
+
+@cache_app.command("list")
+def cache_list(
+    step: str = typer.Option(None, "--step", "-s", help="Only this step (qualified name)."),
+    json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """List cache entries, newest first."""
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from loopml._cli._output import console, fmt_time, print_json
+    from loopml._workspace import workspace
+
+    entries = workspace().store.list_cache_entries(step)
+    if json:
+        print_json([asdict(e) for e in entries])
+        return
+    if not entries:
+        console().print("the cache is empty")
+        return
+    table = Table(box=None, header_style="bold")
+    for column in ("key", "step", "run", "created", "hits", "last hit"):
+        table.add_column(column, justify="right" if column == "hits" else "left")
+    for e in entries:
+        table.add_row(
+            e.key[7:19],
+            e.step,
+            e.run_id[:8],
+            fmt_time(e.created_at)[:16],
+            str(e.hits),
+            fmt_time(e.last_hit_at)[:16] if e.last_hit_at else "",
+        )
+    console().print(table)
+
+
+@cache_app.command("clear")
+def cache_clear(
+    step: str = typer.Option(None, "--step", "-s", help="Only this step (qualified name)."),
+) -> None:
+    """Forget cache entries (the artifacts stay until `loopml gc`)."""
+    from loopml._cli._output import console
+    from loopml._workspace import workspace
+
+    count = workspace().store.delete_cache_entries(step=step)
+    console().print(f"removed {count} cache entr{'y' if count == 1 else 'ies'}")
+
+
+def lineage(
+    obj: str = typer.Argument(
+        ..., help="A run id (prefix), an artifact digest (sha256:...) or a dataset name/VERSION."
+    ),
+    json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Where an object came from and where it went: producers and consumers, both directions."""
+    from loopml._cli._output import console, print_json
+    from loopml.pipelines._lineage import lineage_of
+
+    graph = lineage_of(obj)
+    if json:
+        print_json(graph)
+        return
+    out = console()
+    out.print(f"[bold]{graph['object']}[/]")
+    for section in ("upstream", "downstream"):
+        items = graph[section]
+        out.print(f"[bold]{section}[/] ({len(items)})")
+        for item in items:
+            out.print(f"  {item}")

@@ -1,0 +1,168 @@
+"""The code fingerprint of a step: its source and the source of the project code it calls.
+
+A cache key that hashes only the step's own source misses a change in a helper it calls (zenml
+issue 1011). :func:`code_fingerprint` walks the step's code objects (nested functions, lambdas
+and comprehensions too) for the global names and attributes it uses, follows every function
+or class defined in *project* modules (anything not installed under ``sys.prefix`` or
+``site-packages``, and not loopml itself), through closures and ``functools.wraps`` wrappers,
+and hashes their normalised source: the AST dump, so comments, blank lines and formatting do
+not count, but any change of code does. Library code counts by its distribution's version
+(``sklearn`` 1.5.2), not its source.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import inspect
+import json
+import sys
+import sysconfig
+import textwrap
+import types
+from functools import lru_cache
+from typing import Any
+
+_LIBRARY_ROOTS = tuple(
+    {
+        p
+        for p in (
+            sysconfig.get_paths().get("stdlib"),
+            sysconfig.get_paths().get("platstdlib"),
+            sysconfig.get_paths().get("purelib"),
+            sysconfig.get_paths().get("platlib"),
+            sys.base_prefix,
+            sys.prefix,
+        )
+        if p
+    }
+)
+
+
+@lru_cache(maxsize=4096)
+def _is_project_file(path: str) -> bool:
+    if "site-packages" in path or "dist-packages" in path:
+        return False
+    return not any(path.startswith(root) for root in _LIBRARY_ROOTS)
+
+
+def _module_of(obj: Any) -> types.ModuleType | None:
+    name = getattr(obj, "__module__", None)
+    return sys.modules.get(name) if isinstance(name, str) else None
+
+
+def _is_project(obj: Any) -> bool:
+    module = _module_of(obj) if not isinstance(obj, types.ModuleType) else obj
+    if module is None:
+        return False
+    name = module.__name__
+    if name == "__main__":
+        return True
+    if name == "loopml" or name.startswith("loopml."):
+        return False
+    path = getattr(module, "__file__", None)
+    return bool(path) and _is_project_file(str(path))
+
+
+def _library_version(obj: Any) -> str:
+    module = _module_of(obj) if not isinstance(obj, types.ModuleType) else obj
+    if module is None:
+        return "?"
+    return _distribution_version(module.__name__.split(".")[0])
+
+
+@lru_cache(maxsize=1024)
+def _distribution_version(top: str) -> str:
+    try:
+        from importlib.metadata import packages_distributions, version
+
+        dists = packages_distributions().get(top, [top])
+        return f"{dists[0]}=={version(dists[0])}"
+    except Exception:
+        return f"{top} (python {sys.version_info.major}.{sys.version_info.minor})"
+
+
+def _normalised_source(obj: Any) -> str:
+    try:
+        source = textwrap.dedent(inspect.getsource(obj))
+    except (OSError, TypeError):
+        code = getattr(obj, "__code__", None)
+        return repr(code.co_code) if code is not None else repr(obj)
+    try:
+        return ast.dump(ast.parse(source), annotate_fields=False, include_attributes=False)
+    except SyntaxError:  # e.g. a lambda cut out of a longer expression
+        return source
+
+
+def _code_objects(code: types.CodeType) -> list[types.CodeType]:
+    out = [code]
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            out.extend(_code_objects(const))
+    return out
+
+
+def _referenced(obj: Any) -> list[Any]:
+    """Project-level objects a function or class uses: globals, attributes of modules, closures."""
+    found: list[Any] = []
+    if inspect.isclass(obj):
+        for value in vars(obj).values():
+            target = value.__func__ if isinstance(value, classmethod | staticmethod) else value
+            if inspect.isfunction(target):
+                found.append(target)
+        return found
+    code = getattr(obj, "__code__", None)
+    if code is None:
+        return found
+    namespace = getattr(obj, "__globals__", {})
+    names: list[str] = []
+    for c in _code_objects(code):
+        names.extend(c.co_names)
+    for name in dict.fromkeys(names):
+        value = namespace.get(name)
+        if value is None:
+            continue
+        if isinstance(value, types.ModuleType):
+            if _is_project(value):
+                for attr in dict.fromkeys(names):
+                    member = getattr(value, attr, None)
+                    if inspect.isfunction(member) or inspect.isclass(member):
+                        found.append(member)
+            continue
+        found.append(value)
+    for cell in getattr(obj, "__closure__", None) or ():
+        try:
+            found.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            continue
+    wrapped = getattr(obj, "__wrapped__", None)
+    if wrapped is not None:
+        found.append(wrapped)
+    return found
+
+
+def code_fingerprint(fn: Any) -> str:
+    """``sha256:...`` over the step's code and every project function/class it reaches."""
+    parts: list[list[str]] = []
+    seen: set[int] = set()
+    pending = [inspect.unwrap(fn)]
+    while pending:
+        obj = pending.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if hasattr(obj, "fn") and type(obj).__name__ == "Step":  # a step calling a step
+            obj = obj.fn
+        if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+            continue
+        name = f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', '?')}"
+        if not _is_project(obj):
+            parts.append([name, _library_version(obj)])
+            continue
+        parts.append([name, _normalised_source(obj)])
+        pending.extend(_referenced(obj))
+    parts.sort()
+    return "sha256:" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+__all__ = ["code_fingerprint"]
