@@ -37,8 +37,8 @@ from loopml._errors import (
 from loopml._version import __version__
 
 if TYPE_CHECKING:
-    from loopml._workspace import Workspace, init, workspace
     from loopml import pipelines
+    from loopml._workspace import Workspace, init, workspace
     from loopml.data import datasets
     from loopml.data._drift import drift
     from loopml.data._drift_report import ColumnDrift, DriftReport

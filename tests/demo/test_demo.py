@@ -31,9 +31,9 @@ def test_the_demo_tracks_real_models_and_finds_the_best(project: Path) -> None:
     result = run_demo(project / "ws", rows=3000, report=lines.append)
     assert result.workspace == project / "ws"
     assert (project / "ws" / ".loopml" / "loopml.db").is_file()
-    assert len(result.run_ids) == 3
+    assert len(result.run_ids) == 3  # one evaluation run per candidate model
     frame = loopml.runs(experiment=EXPERIMENT, path=project / "ws")
-    assert set(frame["run_id"]) == set(result.run_ids)
+    assert set(result.run_ids) <= set(frame["run_id"])
     assert (frame["status"] == "finished").all()
     assert frame["metrics.roc_auc"].max() == result.best_auc
     assert result.best_auc > 0.75  # a real model learned something real
@@ -45,6 +45,21 @@ def test_the_demo_tracks_real_models_and_finds_the_best(project: Path) -> None:
     assert dataset.roles["is_fraud"] == "target" and dataset.rows == 3000
     assert best.tags["loopml.seed"] == "7"
     assert any(line.startswith("best") for line in lines)
+
+
+def test_the_demo_trains_through_a_pipeline_whose_second_run_is_cached(project: Path) -> None:
+    result = run_demo(project / "ws", rows=3000, report=lambda _: None)
+    ws = project / "ws"
+    pipeline_run = loopml.get_run(result.pipeline_run_id, path=ws)
+    assert pipeline_run.tags["loopml.kind"] == "pipeline"
+    assert pipeline_run.status == "finished"
+    steps = loopml.search_runs(
+        EXPERIMENT, filter=f"tags.loopml.pipeline_run = '{result.pipeline_run_id}'", path=ws
+    )
+    assert sorted(s.name for s in steps) == sorted(
+        ["ingest", "check", "train", "train_2", "train_3", "evaluate", "evaluate_2", "evaluate_3"]
+    )
+    assert result.cached_steps == 8  # the second run executed nothing
 
 
 def test_the_demo_validates_its_data_and_reports_drift_of_a_shifted_batch(project: Path) -> None:

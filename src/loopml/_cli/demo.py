@@ -39,6 +39,12 @@ def demo(
             "the runs side by side",
         ),
         ('loopml runs list -f "metrics.roc_auc > 0.8" -o "metrics.pr_auc desc"', "query"),
+        (f"loopml lineage {result.pipeline_run_id[:8]}", "the training pipeline's lineage"),
+        ("loopml cache list", "the step cache the second run used"),
+        (
+            "loopml run loopml.demo._pipeline:fraud_training -p workspace=.",
+            "run the training pipeline again yourself (cached)",
+        ),
         ("loopml data show transactions", "the dataset version: id, source, roles, lineage"),
         ("loopml data profile transactions", "its profile: counts, moments, quantiles"),
         ("loopml data schema transactions", "the inferred schema (YAML to review and edit)"),

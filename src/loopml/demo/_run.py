@@ -1,11 +1,12 @@
 """``loopml demo``: walk the loop that exists today, end to end, on the bundled dataset.
 
-Today's loop: create a workspace, generate the data and register it as a dataset version
-(content id, profile), infer and save its schema and validate the data against it, train
-several real scikit-learn models as tracked runs (params, stepped metrics, artifacts,
-environment), query the runs to pick the best one, then take a later, shifted batch of
-production data: validate it against the schema and test it for drift against the training
-data (HTML report, logged to a monitoring run). Each later phase adds its step here.
+Today's loop: create a workspace and run the training pipeline (:mod:`loopml.demo._pipeline`:
+ingest the generated data as a dataset version with its profile, infer and save its schema and
+validate the data, train three real scikit-learn models, evaluate each as a tracked run); run
+it again to show every step served from the cache; query the runs to pick the best model;
+then take a later, shifted batch of production data, validate it against the schema and test
+it for drift against the training data (HTML report, logged to a monitoring run). Each later
+phase adds its step here.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class DemoResult:
     batch_warnings: int = 0
     drift_report: Path | None = None
     drifted_columns: list[str] = field(default_factory=list)
+    pipeline_run_id: str = ""
+    cached_steps: int = 0
 
 
 def pick_folder(base: Path) -> Path:
@@ -45,31 +48,6 @@ def pick_folder(base: Path) -> Path:
     return candidate
 
 
-def _candidates(seed: int) -> list[tuple[str, dict[str, Any], Callable[[], Any]]]:
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    def logistic(c: float) -> Callable[[], Any]:
-        return lambda: make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=500))
-
-    def boosting() -> Any:
-        return HistGradientBoostingClassifier(
-            max_iter=150, learning_rate=0.08, early_stopping=False, random_state=seed
-        )
-
-    return [
-        ("logreg-C0.01", {"model": "logistic_regression", "C": 0.01}, logistic(0.01)),
-        ("logreg-C1", {"model": "logistic_regression", "C": 1.0}, logistic(1.0)),
-        (
-            "gbdt",
-            {"model": "hist_gradient_boosting", "max_iter": 150, "learning_rate": 0.08},
-            boosting,
-        ),
-    ]
-
-
 def run_demo(
     workspace: Path | None = None,
     *,
@@ -78,19 +56,9 @@ def run_demo(
     report: Callable[[str], None] = print,
 ) -> DemoResult:
     """Run the demo in ``workspace`` (default: a fresh folder under the current one)."""
-    from sklearn.metrics import (
-        average_precision_score,
-        confusion_matrix,
-        f1_score,
-        log_loss,
-        precision_score,
-        recall_score,
-        roc_auc_score,
-    )
-    from sklearn.model_selection import train_test_split
-
     import loopml
-    from loopml.demo._data import FEATURES, TARGET, fraud_transactions
+    from loopml.demo._data import TARGET
+    from loopml.demo._pipeline import fraud_training
 
     folder = (workspace or pick_folder(Path.cwd())).resolve()
     ws = loopml.init(folder)
@@ -98,90 +66,64 @@ def run_demo(
     report(f"workspace  {folder}")
     report(f"store      {ws.store.display_uri}")
 
-    data = fraud_transactions(rows, seed=seed)
-    report(f"data       {len(data):,} transactions, {data[TARGET].mean():.1%} fraud (seed {seed})")
-    dataset = loopml.datasets.register(
-        data,
-        "transactions",
-        roles={TARGET: "target", "transaction_id": "id"},
-        description="generated card transactions (loopml demo)",
-        path=folder,
-    )
-    result.dataset = f"{dataset.name}/{dataset.version}"
-    report(f"dataset    {dataset.name} v{dataset.version}  {dataset.id[:19]}...  (content id)")
-    _check_schema(dataset, folder, result, report)
-    data = dataset.to_pandas()  # train from the registered version, not the in-memory frame
-    train, test = train_test_split(data, test_size=0.25, random_state=seed, stratify=data[TARGET])
-    x_train, y_train = train[FEATURES], train[TARGET]
-    x_test, y_test = test[FEATURES], test[TARGET]
-
-    for name, params, build in _candidates(seed):
-        with loopml.start_run(experiment=EXPERIMENT, name=name, path=folder) as run:
-            loopml.seed(seed)
-            run.log_params({**params, "rows": rows, "test_size": 0.25, "dataset": result.dataset})
-            run.set_tag("loopml.dataset.id", dataset.id)
-            model = build()
-            model.fit(x_train, y_train)
-            if hasattr(model, "staged_predict_proba"):
-                for step, proba in enumerate(model.staged_predict_proba(x_test)):
-                    if step % 10 == 9:
-                        run.log_metric("val_log_loss", log_loss(y_test, proba), step=step + 1)
-            scores = model.predict_proba(x_test)[:, 1]
-            predicted = (scores >= 0.5).astype(int)
-            metrics = {
-                "roc_auc": roc_auc_score(y_test, scores),
-                "pr_auc": average_precision_score(y_test, scores),
-                "log_loss": log_loss(y_test, scores),
-                "precision": precision_score(y_test, predicted, zero_division=0),
-                "recall": recall_score(y_test, predicted, zero_division=0),
-                "f1": f1_score(y_test, predicted, zero_division=0),
-            }
-            run.log_metrics({k: float(v) for k, v in metrics.items()})
-            matrix = confusion_matrix(y_test, predicted).tolist()
-            run.log_artifact(
-                json.dumps({"labels": [0, 1], "matrix": matrix}).encode(),
-                name="eval/confusion_matrix.json",
-            )
-            run.set_tag("stage", "demo")
-            result.run_ids.append(run.id)
+    params = {"rows": rows, "seed": seed, "workspace": str(folder)}
+    first = _run(fraud_training, params, folder)
+    result.pipeline_run_id = first.run_id
+    for name, step_result in first.steps.items():
         report(
-            f"run        {run.id[:8]}  {name:<13} roc_auc {metrics['roc_auc']:.4f}  "
-            f"pr_auc {metrics['pr_auc']:.4f}"
+            f"step       {name:<12} {step_result.status:<9} {step_result.seconds * 1000:7.0f} ms"
+            f"  run {(step_result.run_id or '')[:8]}"
         )
-
-    best = loopml.search_runs(
-        EXPERIMENT,
-        filter="status = 'finished'",
-        order_by="metrics.roc_auc desc",
-        limit=1,
-        path=folder,
-    )[0]
-    result.best_run_id = best.id
-    result.best_auc = best.metrics["roc_auc"]
-    report(f"best       {best.id[:8]}  {best.name}  roc_auc {result.best_auc:.4f}")
-    _monitor_batch(dataset, folder, result, report, rows=max(rows // 4, 1000), seed=seed)
-    return result
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _check_schema(
-    dataset: Any, folder: Path, result: DemoResult, report: Callable[[str], None]
-) -> None:
-    """Infer the dataset's schema, save it (versioned, and as YAML to review), validate."""
-    import loopml
-
-    schema, number = loopml.datasets.infer_schema(dataset)
+    dataset = loopml.datasets.get("transactions", 1, path=folder)
+    result.dataset = f"{dataset.name}/{dataset.version}"
+    fraud = dataset.to_pandas()[TARGET].mean()
+    report(
+        f"dataset    {result.dataset}: {dataset.rows:,} transactions, {fraud:.1%} fraud  "
+        f"{dataset.id[:19]}...  (content id)"
+    )
+    schema = loopml.datasets.schema(dataset.name, path=folder)
     result.schema_file = folder / "transactions.schema.yaml"
     schema.save(result.schema_file)
     checked = loopml.validate(dataset, schema)
     result.validation_errors = len(checked.errors)
     report(
-        f"schema     v{number}: {len(schema.columns)} columns inferred, saved to "
+        f"schema     {len(schema.columns)} columns inferred by the check step, saved to "
         f"{result.schema_file.name}; data valid: {checked.ok}"
     )
+    again = _run(fraud_training, params, folder)
+    result.cached_steps = len(again.cached_steps)
+    report(
+        f"again      the same pipeline: {len(again.cached_steps)} of {len(again.steps)} steps "
+        f"from the cache in {again.seconds:.2f} s (first run {first.seconds:.2f} s)"
+    )
+    evaluations = loopml.search_runs(
+        EXPERIMENT,
+        filter="status = 'finished' and metrics.roc_auc > 0",
+        order_by="metrics.roc_auc desc",
+        path=folder,
+    )
+    result.run_ids = [r.id for r in evaluations]
+    for r in evaluations:
+        report(
+            f"model      {r.params.get('candidate', r.name):<13} roc_auc "
+            f"{r.metrics['roc_auc']:.4f}  pr_auc {r.metrics['pr_auc']:.4f}  run {r.id[:8]}"
+        )
+    best = evaluations[0]
+    result.best_run_id = best.id
+    result.best_auc = best.metrics["roc_auc"]
+    report(f"best       {best.params.get('candidate')}  roc_auc {result.best_auc:.4f}")
+    _monitor_batch(dataset, folder, result, report, rows=max(rows // 4, 1000), seed=seed)
+    return result
+
+
+def _run(pipeline_: Any, params: dict[str, Any], folder: Path) -> Any:
+    from loopml.pipelines._runner import run_pipeline
+
+    return run_pipeline(pipeline_, params, path=folder)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _monitor_batch(
