@@ -51,13 +51,19 @@ def run(
         raise InvalidInputError("which pipeline? loopml run path/to/file.py:pipeline")
     pipeline = load_pipeline(target)
     params.update(parse_params(param, pipeline))
-    result = run_pipeline(
-        pipeline,
-        params,
-        cache=False if no_cache else None,
-        resume=resume,
-        target=target,
-    )
+    import contextlib
+    import sys
+
+    # With --json, stdout holds only the JSON document: what steps print goes to stderr.
+    quiet = contextlib.redirect_stdout(sys.stderr) if json else contextlib.nullcontext()
+    with quiet:
+        result = run_pipeline(
+            pipeline,
+            params,
+            cache=False if no_cache else None,
+            resume=resume,
+            target=target,
+        )
     if json:
         print_json(
             {

@@ -110,9 +110,13 @@ class _Placeholder:
             "and compute with it inside the step"
         )
 
-    __bool__ = __iter__ = __len__ = __index__ = __float__ = __int__ = _refuse
+    __bool__ = __iter__ = __len__ = __index__ = __float__ = __int__ = __complex__ = _refuse
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
-    __truediv__ = __rtruediv__ = __getitem__ = __lt__ = __gt__ = __le__ = __ge__ = _refuse
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = _refuse
+    __pow__ = __rpow__ = __neg__ = __pos__ = __abs__ = __round__ = __invert__ = _refuse
+    __and__ = __rand__ = __or__ = __ror__ = __xor__ = __rxor__ = __contains__ = _refuse
+    __getitem__ = __lt__ = __gt__ = __le__ = __ge__ = __eq__ = __ne__ = __format__ = _refuse
+    __hash__ = object.__hash__
 
 
 class Param(_Placeholder):
@@ -167,6 +171,8 @@ class Step:
                     "named parameters so they can be wired and cached"
                 )
         self.outputs = _output_specs(fn, self.qualname)
+        returned = typing.get_type_hints(fn).get("return")
+        self.named_outputs: Any = returned if _is_named_tuple(returned) else None
         functools.update_wrapper(self, fn)
 
     @property
@@ -286,6 +292,8 @@ class Graph:
             return None
         if len(outs) == 1 and step_.outputs[0].name == "output":
             return outs[0]
+        if step_.named_outputs is not None:
+            return step_.named_outputs._make(outs)
         return tuple(outs)
 
     def _ref(self, step_: Step, name: str, value: Any) -> Ref:

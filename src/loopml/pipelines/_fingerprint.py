@@ -119,15 +119,22 @@ def _referenced(obj: Any) -> list[Any]:
     for c in _code_objects(code):
         names.extend(c.co_names)
     for name in dict.fromkeys(names):
-        value = namespace.get(name)
-        if value is None:
+        if name not in namespace:
             continue
+        value = namespace[name]
         if isinstance(value, types.ModuleType):
             if _is_project(value):
                 for attr in dict.fromkeys(names):
                     member = getattr(value, attr, None)
                     if inspect.isfunction(member) or inspect.isclass(member):
                         found.append(member)
+                    elif _is_constant(member):
+                        found.append(_Constant(f"{value.__name__}.{attr}", member))
+            else:
+                found.append(value)
+            continue
+        if _is_constant(value):
+            found.append(_Constant(f"{getattr(obj, '__module__', '?')}.{name}", value))
             continue
         found.append(value)
     for cell in getattr(obj, "__closure__", None) or ():
@@ -139,6 +146,21 @@ def _referenced(obj: Any) -> list[Any]:
     if wrapped is not None:
         found.append(wrapped)
     return found
+
+
+class _Constant:
+    """A plain global value a project function reads (a change of it changes results)."""
+
+    def __init__(self, name: str, value: Any) -> None:
+        self.name, self.value = name, value
+
+
+def _is_constant(value: Any, depth: int = 0) -> bool:
+    if value is None or isinstance(value, bool | int | float | str | bytes):
+        return True
+    if isinstance(value, tuple | frozenset) and depth < 3:
+        return all(_is_constant(v, depth + 1) for v in value)
+    return False
 
 
 def code_fingerprint(fn: Any) -> str:
@@ -153,7 +175,16 @@ def code_fingerprint(fn: Any) -> str:
         seen.add(id(obj))
         if hasattr(obj, "fn") and type(obj).__name__ == "Step":  # a step calling a step
             obj = obj.fn
+        if isinstance(obj, _Constant):
+            parts.append([obj.name, repr(obj.value)])
+            continue
+        if isinstance(obj, types.ModuleType):  # a library module the code uses
+            parts.append([obj.__name__, _library_version(obj)])
+            continue
         if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+            if callable(obj) and _module_of(obj) is not None and not _is_project(obj):
+                name = f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', '?')}"
+                parts.append([name, _library_version(obj)])  # numpy ufuncs, builtins, ...
             continue
         name = f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', '?')}"
         if not _is_project(obj):

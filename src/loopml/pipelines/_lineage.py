@@ -53,7 +53,7 @@ def lineage_of(obj: str, *, path: Any = None) -> dict[str, Any]:
         }
     try:
         run_id = store.resolve_run_id(obj)
-    except NotFoundError:
+    except (NotFoundError, InvalidInputError):
         raise InvalidInputError(
             f"{obj!r} is not a run id, an artifact digest (sha256:...) or a dataset "
             "(name/VERSION) that loopml knows"

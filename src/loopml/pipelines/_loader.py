@@ -100,9 +100,19 @@ def parse_params(pairs: list[str], pipeline: Any) -> dict[str, Any]:
                 value = json.loads(text)
             except ValueError:
                 value = text
-            if kind in (float, "float") and isinstance(value, int):
+            names: dict[Any, str] = {int: "int", float: "float", bool: "bool"}
+            expected = names.get(kind, kind)
+            ok = {
+                "int": isinstance(value, int) and not isinstance(value, bool),
+                "float": isinstance(value, int | float) and not isinstance(value, bool),
+                "bool": isinstance(value, bool),
+            }.get(expected if isinstance(expected, str) else "", True)
+            if not ok:
+                raise InvalidInputError(
+                    f"parameter {key!r} needs {'an' if expected == 'int' else 'a'} {expected}, "
+                    f"not {text!r}"
+                )
+            if expected == "float":
                 value = float(value)
-            if kind in (int, "int", float, "float", bool, "bool") and isinstance(value, str):
-                raise InvalidInputError(f"parameter {key!r} needs a {kind}, not {text!r}")
         out[key] = value
     return out

@@ -59,9 +59,24 @@ def _module(value: Any) -> str:
 
 
 def _table_hash(value: Any, _: bytes) -> str:
+    """The dataset content id, plus what it leaves out that a step can see.
+
+    The content id ignores column order and an unnamed pandas index; a step reading
+    ``df.iloc[:, 0]`` or ``df.index`` sees both, so they count here. pandas and polars
+    frames of the same data still hash the same.
+    """
     from loopml.data._content_id import content_id
 
-    return content_id(value)
+    names = value.column_names if _module(value) == "pyarrow" else value.columns
+    record: dict[str, Any] = {"id": content_id(value), "columns": [str(c) for c in names]}
+    if _module(value) == "pandas":
+        index = value.index
+        if not (type(index).__name__ == "RangeIndex" and index.start == 0 and index.step == 1):
+            import pandas as pd
+
+            hashed = pd.util.hash_pandas_object(index, index=False).to_numpy().tobytes()
+            record["index"] = hashlib.sha256(hashed).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_json(record)).hexdigest()
 
 
 def _parquet_bytes(table: Any) -> bytes:
@@ -122,7 +137,8 @@ def _save_path(path: Path) -> bytes:
     import tarfile
 
     if path.is_file():
-        return b"F" + path.read_bytes()
+        name = path.name.encode()
+        return b"F" + len(name).to_bytes(2, "big") + name + path.read_bytes()
     if not path.is_dir():
         raise InvalidInputError(f"the step returned {path}, which does not exist")
     buffer = io.BytesIO()
@@ -144,8 +160,10 @@ def _load_path(data: bytes) -> Path:
 
     folder = Path(tempfile.mkdtemp(prefix="loopml-artifact-"))
     if data[:1] == b"F":
-        target = folder / "file"
-        target.write_bytes(data[1:])
+        size = int.from_bytes(data[1:3], "big")
+        name = Path(data[3 : 3 + size].decode()).name or "file"  # a bare name, never a path
+        target = folder / name
+        target.write_bytes(data[3 + size :])
         return target
     with tarfile.open(fileobj=io.BytesIO(data[1:]), mode="r") as tar:
         tar.extractall(folder, filter="data")
@@ -159,7 +177,7 @@ def _json_able(value: Any, depth: int = 0) -> bool:
         return True
     if isinstance(value, float):
         return math.isfinite(value)
-    if isinstance(value, list | tuple):
+    if isinstance(value, list):  # not tuples: they would come back as lists
         return all(_json_able(v, depth + 1) for v in value)
     if isinstance(value, dict):
         return all(isinstance(k, str) and _json_able(v, depth + 1) for k, v in value.items())

@@ -253,7 +253,7 @@ def run_pipeline(
     values = pipeline.bind(params)
     ws = workspace(path, create=True)
     use_cache = pipeline.options.cache if cache is None else bool(cache)
-    reused = _finished_steps(ws, resume) if resume else {}
+    reused = _finished_steps(ws, resume, pipeline) if resume else {}
     experiment = pipeline.options.experiment or pipeline.name
     started = time.perf_counter()
     results: dict[str, StepResult] = {}
@@ -311,20 +311,31 @@ def _param_text(value: Any) -> str:
         return repr(value)
 
 
-def _finished_steps(ws: Workspace, run_id: str) -> dict[str, list[LineageEdge]]:
-    """Outputs of the steps that finished in pipeline run ``run_id`` (for --resume)."""
+def _finished_steps(
+    ws: Workspace, run_id: str, pipeline: Pipeline
+) -> dict[str, tuple[str, list[LineageEdge]]]:
+    """(cache key, outputs) of the steps that finished in pipeline run ``run_id``.
+
+    A step is reused on resume only when its key now is the key it ran with: same code, same
+    parameters, same inputs. So resuming with other parameters re-executes what they change.
+    """
     store = ws.store
     full = store.resolve_run_id(run_id)
     info = store.get_run(full)
     if info.tags.get("loopml.kind") != "pipeline":
         raise InvalidInputError(f"run {run_id} is not a pipeline run; resume a pipeline run")
-    out: dict[str, list[LineageEdge]] = {}
-    for child in store.search_runs(
-        filter=f"tags.loopml.pipeline_run = '{full}'", order_by=None, limit=None
-    ):
+    if info.tags.get("loopml.pipeline") != pipeline.qualname:
+        raise InvalidInputError(
+            f"run {run_id} ran pipeline {info.tags.get('loopml.pipeline')}, not "
+            f"{pipeline.qualname}; resume it with the pipeline it ran"
+        )
+    out: dict[str, tuple[str, list[LineageEdge]]] = {}
+    for child in store.search_runs(filter=f"tags.loopml.pipeline_run = '{full}'", limit=None):
         step_name = child.tags.get("loopml.step")
-        if child.status == "finished" and step_name:
-            out[step_name] = [e for e in store.lineage_of_run(child.id) if e.direction == "out"]
+        key = child.tags.get("loopml.cache.key")
+        if child.status == "finished" and step_name and key:
+            edges = [e for e in store.lineage_of_run(child.id) if e.direction == "out"]
+            out[step_name] = (key, edges)
     return out
 
 
@@ -353,7 +364,7 @@ def _run_node(
     values: dict[str, Any],
     results: dict[str, StepResult],
     use_cache: bool,
-    resumed: list[LineageEdge] | None,
+    resumed: tuple[str, list[LineageEdge]] | None,
     pipeline_run: str,
     path: Any,
 ) -> StepResult:
@@ -379,9 +390,10 @@ def _run_node(
         in_edges = [a.edge("in", name) for name, a in inputs.items()]
         reuse = None
         how = "miss" if cacheable else "off"
-        if resumed is not None:
-            reuse, how = _verified(resumed, ws, node), "resumed"
-        elif cacheable:
+        if resumed is not None and resumed[0] == key:
+            reuse = _verified(resumed[1], ws, node)
+            how = "resumed" if reuse is not None else "miss (resumed outputs gone)"
+        if reuse is None and cacheable:
             entry = ws.store.get_cache_entry(key)
             if entry is not None:
                 edges = [e for e in ws.store.lineage_of_run(entry.run_id) if e.direction == "out"]
@@ -391,11 +403,12 @@ def _run_node(
             ws.store.add_lineage(run.id, in_edges + [a.edge("out", n) for n, a in reuse.items()])
             run.set_tag("loopml.cache", how)
             if how == "hit":
-                ws.store.record_cache_hit(key)
+                with contextlib.suppress(LoopmlError):  # the entry was cleared meanwhile
+                    ws.store.record_cache_hit(key)
             status = "resumed" if how == "resumed" else "cached"
             return StepResult(node.id, status, run.id, time.perf_counter() - started, 0, reuse)
         run.set_tag("loopml.cache", how)
-        kwargs = {name: load_artifact(ws, a) for name, a in inputs.items()} | params
+        kwargs = {name: _own_copy(load_artifact(ws, a)) for name, a in inputs.items()} | params
         attempts = 0
         out, err = _Tee(sys.stdout), _Tee(sys.stderr)
         while True:
@@ -424,6 +437,22 @@ def _run_node(
         return StepResult(
             node.id, "finished", run.id, time.perf_counter() - started, attempts, outputs
         )
+
+
+def _own_copy(value: Any) -> Any:
+    """A copy for one consumer: a step changing its input in place cannot reach another step."""
+    import copy
+
+    if (
+        value is None
+        or isinstance(value, bool | int | float | str | bytes)
+        or (type(value).__name__ == "DatasetVersion")
+    ):
+        return value
+    try:
+        return copy.deepcopy(value)
+    except Exception:
+        return value
 
 
 def _save_output(run: Any, out: _Tee, err: _Tee) -> None:
