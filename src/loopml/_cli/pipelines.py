@@ -18,6 +18,9 @@ def run(
         None, "--resume", help="Resume this pipeline run: re-run only failed and unfinished steps."
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Execute every step."),
+    executor: str = typer.Option(
+        "local", "--executor", "-e", help="local (this process), process or ray."
+    ),
     json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Run a pipeline in this process; steps already computed come from the cache."""
@@ -63,6 +66,7 @@ def run(
             cache=False if no_cache else None,
             resume=resume,
             target=target,
+            executor=executor,
         )
     if json:
         print_json(

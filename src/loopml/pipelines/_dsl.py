@@ -356,6 +356,11 @@ class Pipeline:
                 raise PipelineDefinitionError(
                     f"pipeline {self.qualname} takes *{p.name}; give each parameter a name"
                 )
+            if p.name in ("executor", "cache", "path"):
+                raise PipelineDefinitionError(
+                    f"pipeline {self.qualname} has a parameter named {p.name!r}, which "
+                    "Pipeline.run() takes itself; rename it"
+                )
             default = None if p.default is p.empty else p.default
             self.params[p.name] = Param(p.name, default, p.annotation)
         self.graph = self._trace()
@@ -431,11 +436,22 @@ class Pipeline:
                 )
         return values
 
-    def run(self, **params: Any) -> Any:
-        """Run the pipeline in this process; returns a :class:`PipelineRun`."""
+    def run(
+        self,
+        *,
+        executor: str = "local",
+        cache: bool | None = None,
+        path: Any = None,
+        **params: Any,
+    ) -> Any:
+        """Run the pipeline; returns a :class:`~loopml.pipelines.PipelineRun`.
+
+        ``executor``: ``local`` (this process), ``process`` (a child process per step,
+        independent steps in parallel) or ``ray``. ``cache=False`` executes every step.
+        """
         from loopml.pipelines._runner import run_pipeline
 
-        return run_pipeline(self, params)
+        return run_pipeline(self, params, executor=executor, cache=cache, path=path)
 
     def __call__(self, **params: Any) -> Any:
         return self.run(**params)

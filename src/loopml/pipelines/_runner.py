@@ -22,6 +22,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loopml._errors import BlobCorruptError, BlobNotFoundError, InvalidInputError, LoopmlError
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from loopml.store import LineageEdge
 
 KEY_VERSION = 1
+EXECUTORS = ("local", "process", "ray")
 
 
 class StepFailedError(LoopmlError):
@@ -239,19 +241,27 @@ def run_pipeline(
     cache: bool | None = None,
     resume: str | None = None,
     target: str | None = None,
+    executor: str = "local",
     path: Any = None,
 ) -> PipelineRun:
     """Run ``pipeline`` in this process with ``params``; see the module docstring.
 
     ``resume`` names an earlier (failed) run of this pipeline: its finished steps are reused
     as they are and only the others execute. ``target`` (``file.py:name``) is recorded so
-    that ``loopml run --resume`` can find the pipeline again.
+    that ``loopml run --resume`` can find the pipeline again. ``executor`` is ``local`` (each
+    step in this process, in order: breakpoints work), ``process`` (each step in a child
+    process of its own, independent steps in parallel) or ``ray`` (each step a Ray task with
+    the resources it declares).
     """
     from loopml._workspace import workspace
     from loopml.tracking import start_run
 
+    if executor not in EXECUTORS:
+        raise InvalidInputError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
     values = pipeline.bind(params)
     ws = workspace(path, create=True)
+    if executor != "local":
+        target = target or target_of(pipeline)
     use_cache = pipeline.options.cache if cache is None else bool(cache)
     reused = _finished_steps(ws, resume, pipeline) if resume else {}
     experiment = pipeline.options.experiment or pipeline.name
@@ -266,28 +276,49 @@ def run_pipeline(
             "loopml.cache": "on" if use_cache else "off",
             **({"loopml.resumed_from": resume} if resume else {}),
             **({"loopml.pipeline.target": target} if target else {}),
+            "loopml.executor": executor,
         },
         params={k: _param_text(v) for k, v in values.items()},
         nested=False,
         path=path,
     ) as run:
-        for node in pipeline.graph.order():
-            result = _run_node(
-                ws, node, values, results, use_cache, reused.get(node.id), run.id, path
-            )
-            results[node.id] = result
-            if result.status == "failed":
-                for later in pipeline.graph.order():
-                    results.setdefault(later.id, StepResult(later.id, "skipped"))
-                run.set_tag("loopml.failed_step", node.id)
-                message = (
-                    f"step {node.id} of pipeline {pipeline.name} failed (run "
-                    f"{result.run_id}); see `loopml runs show {result.run_id}` for its "
-                    f"traceback and output, fix it, then resume with `loopml run --resume "
-                    f"{run.id}`"
+        if executor == "local":
+            for node in pipeline.graph.order():
+                result = _run_node(
+                    ws, node, values, results, use_cache, reused.get(node.id), run.id, path
                 )
-                run.end("failed", error=message)
-                raise StepFailedError(message, run_id=run.id, step=node.id)
+                results[node.id] = result
+                if result.status == "failed":
+                    break
+        else:
+            from loopml.pipelines._executors import run_remote
+
+            run_remote(
+                ws,
+                pipeline,
+                values,
+                results,
+                use_cache=use_cache,
+                reused=reused,
+                pipeline_run=run.id,
+                target=target or "",
+                executor=executor,
+                path=path,
+            )
+        failed = [r for r in results.values() if r.status == "failed"]
+        if failed:
+            for later in pipeline.graph.order():
+                results.setdefault(later.id, StepResult(later.id, "skipped"))
+            first = failed[0]
+            run.set_tag("loopml.failed_step", first.node)
+            message = (
+                f"step {first.node} of pipeline {pipeline.name} failed (run "
+                f"{first.run_id}); see `loopml runs show {first.run_id}` for its "
+                f"traceback and output, fix it, then resume with `loopml run --resume "
+                f"{run.id}`"
+            )
+            run.end("failed", error=message)
+            raise StepFailedError(message, run_id=run.id, step=first.node)
         outputs = {
             name: load_artifact(ws, results[ref.node].outputs[ref.output])
             for name, ref in pipeline.graph.outputs
@@ -302,6 +333,32 @@ def run_pipeline(
         outputs=outputs,
         seconds=time.perf_counter() - started,
     )
+
+
+def target_of(pipeline: Pipeline) -> str:
+    """How another process finds ``pipeline``: ``file.py:name`` or ``module:name``."""
+    module = sys.modules.get(pipeline.fn.__module__)
+    name = next(
+        (k for k, v in vars(module).items() if v is pipeline) if module is not None else iter(()),
+        None,
+    )
+    if module is None or name is None:
+        raise InvalidInputError(
+            f"pipeline {pipeline.qualname} is not a module-level name, so another process "
+            "cannot import it; define it at module level (or use executor='local')"
+        )
+    if module.__name__ == "__main__" or getattr(module, "__spec__", None) is None:
+        file = getattr(module, "__file__", None)
+        if not file:
+            raise InvalidInputError(
+                f"pipeline {pipeline.qualname} was defined interactively; put it in a file to "
+                "run it on another executor (or use executor='local')"
+            )
+        return f"{file}:{name}"
+    origin = getattr(module.__spec__, "origin", None)
+    if origin and module.__name__ == Path(origin).stem and "." not in module.__name__:
+        return f"{origin}:{name}"  # a file imported by path (loopml run file.py)
+    return f"{module.__name__}:{name}"
 
 
 def _param_text(value: Any) -> str:

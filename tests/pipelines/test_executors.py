@@ -1,0 +1,137 @@
+"""The process and Ray executors: same results, caching and lineage as in-process; faults."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import loopml
+from loopml.pipelines._loader import load_pipeline
+from loopml.pipelines._runner import StepFailedError
+
+FLOW = textwrap.dedent(
+    """
+    import os
+    import signal
+    import time
+
+    import loopml
+    import pandas as pd
+
+
+    @loopml.step
+    def make(n: int) -> pd.DataFrame:
+        return pd.DataFrame({"x": range(n)})
+
+
+    @loopml.step
+    def total(data: pd.DataFrame, tag: str) -> dict:
+        print("working on", tag)
+        time.sleep(0.5)
+        return {"tag": tag, "sum": int(data["x"].sum()), "pid": os.getpid()}
+
+
+    @loopml.step
+    def combine(a: dict, b: dict) -> int:
+        return a["sum"] + b["sum"]
+
+
+    @loopml.pipeline
+    def fan(n: int = 10):
+        data = make(n)
+        return combine(total(data, "a"), total(data, "b"))
+
+
+    @loopml.step
+    def die(n: int) -> int:
+        os.kill(os.getpid(), signal.SIGKILL)
+        return n
+
+
+    @loopml.pipeline
+    def killed(n: int = 1):
+        return die(n)
+
+
+    @loopml.step(resources={"cpu": 64})
+    def greedy(n: int) -> int:
+        return n
+
+
+    @loopml.pipeline
+    def too_big(n: int = 1):
+        return greedy(n)
+    """
+)
+
+
+@pytest.fixture
+def flow(project: Path) -> Path:
+    path = project / "flow.py"
+    path.write_text(FLOW)
+    loopml.init(project)
+    yield path
+    sys.modules.pop("flow", None)
+
+
+def test_the_process_executor_gives_the_in_process_result_and_runs_steps_in_parallel(
+    flow: Path,
+) -> None:
+    fan = load_pipeline(f"{flow}:fan")
+    local = fan.run(n=10, cache=False)
+    remote = fan.run(n=10, executor="process", cache=False)
+    assert remote.output == local.output == 90
+    steps = loopml.search_runs("fan", filter=f"tags.loopml.pipeline_run = '{remote.run_id}'")
+    runs = {r.name: r for r in steps}
+    assert runs["total"].tags["loopml.worker"].startswith("process")
+    info = loopml.get_run(remote.steps["total"].run_id)
+    assert "loopml/stdout.txt" in info.artifacts
+
+
+def test_steps_run_on_another_executor_are_cached_like_in_process_ones(flow: Path) -> None:
+    fan = load_pipeline(f"{flow}:fan")
+    first = fan.run(n=7, executor="process")
+    again = fan.run(n=7)  # in-process now: every step comes from the process run's cache
+    assert again.output == first.output == 42
+    assert sorted(again.cached_steps) == ["combine", "make", "total", "total_2"]
+    edges = loopml.workspace().store.lineage_of_run(first.steps["combine"].run_id)
+    assert sorted(e.name for e in edges if e.direction == "in") == ["a", "b"]
+
+
+def test_a_step_killed_by_a_signal_fails_with_the_signal_named(flow: Path) -> None:
+    killed = load_pipeline(f"{flow}:killed")
+    with pytest.raises(StepFailedError) as caught:
+        killed.run(executor="process")
+    assert loopml.get_run(caught.value.run_id).status == "failed"
+    steps = loopml.search_runs("killed", filter="tags.loopml.kind = 'step'")
+    assert steps[0].status == "failed"
+    assert "killed by signal SIGKILL" in (steps[0].error or "")
+
+
+def test_an_unknown_executor_is_refused(flow: Path) -> None:
+    fan = load_pipeline(f"{flow}:fan")
+    with pytest.raises(loopml.InvalidInputError, match="executor must be one of"):
+        fan.run(executor="spark")
+
+
+@pytest.mark.slow
+def test_the_ray_executor_runs_steps_as_tasks_with_the_same_results(flow: Path) -> None:
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, configure_logging=False, log_to_driver=False)
+    try:
+        fan = load_pipeline(f"{flow}:fan")
+        on_ray = fan.run(n=10, executor="ray", cache=False)
+        assert on_ray.output == 90
+        steps = loopml.search_runs("fan", filter="tags.loopml.kind = 'step'")
+        assert all(s.tags.get("loopml.worker", "").startswith("ray") for s in steps)
+        again = fan.run(n=10)  # cached from the Ray run
+        assert len(again.cached_steps) == 4
+        too_big = load_pipeline(f"{flow}:too_big")
+        with pytest.raises(loopml.InvalidInputError, match="asks for 64 CPUs"):
+            too_big.run(executor="ray")
+    finally:
+        ray.shutdown()
