@@ -23,27 +23,35 @@ import types
 from functools import lru_cache
 from typing import Any
 
-_LIBRARY_ROOTS = tuple(
-    {
-        p
-        for p in (
-            sysconfig.get_paths().get("stdlib"),
-            sysconfig.get_paths().get("platstdlib"),
-            sysconfig.get_paths().get("purelib"),
-            sysconfig.get_paths().get("platlib"),
-            sys.base_prefix,
-            sys.prefix,
-        )
-        if p
-    }
-)
+
+def _library_roots() -> tuple[str, ...]:
+    import os
+    import site
+
+    paths = [sysconfig.get_paths().get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")]
+    try:
+        paths.extend(site.getsitepackages())
+        paths.append(site.getusersitepackages())
+    except AttributeError:  # some embedded interpreters lack them
+        pass
+    roots = {os.path.realpath(p) + os.sep for p in paths if p}
+    return tuple(sorted(roots, key=len, reverse=True))
+
+
+# Where installed code lives. Not "anything under sys.prefix": a project inside a virtual
+# environment's folder, or in a Docker image with sys.prefix=/usr/local, is still a project.
+_LIBRARY_ROOTS = _library_roots()
 
 
 @lru_cache(maxsize=4096)
 def _is_project_file(path: str) -> bool:
-    if "site-packages" in path or "dist-packages" in path:
+    import os
+    from pathlib import Path
+
+    real = os.path.realpath(path)
+    if {"site-packages", "dist-packages"} & set(Path(real).parts):
         return False
-    return not any(path.startswith(root) for root in _LIBRARY_ROOTS)
+    return not real.startswith(_LIBRARY_ROOTS)
 
 
 def _module_of(obj: Any) -> types.ModuleType | None:
@@ -83,15 +91,35 @@ def _distribution_version(top: str) -> str:
 
 
 def _normalised_source(obj: Any) -> str:
+    """The code as ``ast.unparse`` prints it, without decorators and docstrings.
+
+    Comments, blank lines, formatting and quotes do not count, and the text is the same on
+    every Python version (``ast.dump`` is not). Without source (``exec``), the bytecode.
+    """
     try:
         source = textwrap.dedent(inspect.getsource(obj))
     except (OSError, TypeError):
         code = getattr(obj, "__code__", None)
-        return repr(code.co_code) if code is not None else repr(obj)
+        version = f"python {sys.version_info.major}.{sys.version_info.minor}"
+        return f"{version} {code.co_code!r} {code.co_names!r}" if code is not None else repr(obj)
     try:
-        return ast.dump(ast.parse(source), annotate_fields=False, include_attributes=False)
+        tree = ast.parse(source)
     except SyntaxError:  # e.g. a lambda cut out of a longer expression
         return source
+    for top in tree.body:
+        if isinstance(top, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            top.decorator_list = []
+    for item in ast.walk(tree):
+        if not isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        first = item.body[0] if item.body else None
+        if (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
+        ):
+            item.body = item.body[1:] or [ast.Pass()]
+    return ast.unparse(tree)
 
 
 def _code_objects(code: types.CodeType) -> list[types.CodeType]:
@@ -136,12 +164,17 @@ def _referenced(obj: Any) -> list[Any]:
         if _is_constant(value):
             found.append(_Constant(f"{getattr(obj, '__module__', '?')}.{name}", value))
             continue
+        if isinstance(value, dict | list | tuple) and len(value) <= 1000:  # dispatch tables
+            items = value.values() if isinstance(value, dict) else value
+            found.extend(v for v in items if inspect.isfunction(v) or inspect.isclass(v))
+            continue
         found.append(value)
-    for cell in getattr(obj, "__closure__", None) or ():
+    for var, cell in zip(code.co_freevars, getattr(obj, "__closure__", None) or (), strict=False):
         try:
-            found.append(cell.cell_contents)
+            value = cell.cell_contents
         except ValueError:  # an empty cell
             continue
+        found.append(_Constant(f"<closure {var}>", value) if _is_constant(value) else value)
     wrapped = getattr(obj, "__wrapped__", None)
     if wrapped is not None:
         found.append(wrapped)

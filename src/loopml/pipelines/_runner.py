@@ -157,6 +157,7 @@ def cache_key(node: Node, params: dict[str, Any], inputs: dict[str, Artifact]) -
         "params": {k: json.loads(mat.canonical_json(v)) for k, v in sorted(params.items())},
         "inputs": {k: a.content_hash for k, a in sorted(inputs.items())},
         "env": dict(sorted(options.env.items())),
+        "python": f"{sys.version_info.major}.{sys.version_info.minor}",
         "requirements": _requirements(options.requirements),
     }
     return "sha256:" + hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
