@@ -45,7 +45,18 @@ def _root(
 
 
 def _register() -> None:
-    from loopml._cli import data, db, demo, doctor, experiments, gc, init, pipelines, runs
+    from loopml._cli import (
+        data,
+        db,
+        demo,
+        doctor,
+        experiments,
+        export,
+        gc,
+        init,
+        pipelines,
+        runs,
+    )
 
     app.command("init")(init.init)
     app.add_typer(runs.app, name="runs")
@@ -58,6 +69,7 @@ def _register() -> None:
     app.command("run")(pipelines.run)
     app.add_typer(pipelines.cache_app, name="cache")
     app.command("lineage")(pipelines.lineage)
+    app.add_typer(export.app, name="export")
 
 
 _register()

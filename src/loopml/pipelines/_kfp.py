@@ -6,6 +6,8 @@ built with the real ``kfp`` compiler (``pip install 'loopml[kfp]'``), tested wit
 
 How the loopml graph maps to KFP:
 
+* The KFP pipeline is named after the loopml pipeline, in KFP's alphabet: lower case, ``-``
+  for anything but letters and digits (``training_flow`` → ``training-flow``).
 * **One lightweight Python component per step node**, named after the node id (so the KFP task
   is ``train`` or ``train-2``). Its inputs are ``step_target`` (the loopml target the pipeline
   was exported from, e.g. ``flow.py:training`` or ``myproject.flows:training``), ``node`` (the
@@ -17,8 +19,12 @@ How the loopml graph maps to KFP:
   a ``_`` appended.
 * **Pipeline parameters** become KFP pipeline parameters: ``int``, ``float``, ``bool`` and
   ``str`` keep their type; ``dict``, ``list``, ``Any`` and optional values travel as JSON
-  strings (KFP would turn nested numbers into floats). Other types (a DataFrame, a path, a
-  class) are refused when compiling: pass such data between steps, or a name/URI as a ``str``.
+  strings (KFP would turn nested numbers into floats); their KFP description starts with
+  ``JSON text; loopml type:`` and :func:`run_kfp_locally` encodes Python values for them.
+  Other types (a DataFrame, a path, a class) are refused when compiling: pass such data
+  between steps, or a name/URI as a ``str``.
+* **Pipeline outputs** are KFP pipeline output artifacts named like loopml's (``output``,
+  ``output_0``, or the keys of a returned dict, made identifiers: ``class`` → ``class_``).
 * **Artifacts**: each output file holds the bytes of the loopml materializer chosen for the
   value (Parquet for tables, ``.npy`` for arrays, canonical JSON, ...: see
   :mod:`loopml.pipelines._materializers`), and the artifact's KFP **metadata** holds
@@ -33,7 +39,10 @@ How the loopml graph maps to KFP:
 Every component body is two lines: it imports this module and calls :func:`run_kfp_step`, which
 imports the user's pipeline with :func:`~loopml.pipelines._loader.load_pipeline`, runs the
 node's step function and writes its outputs. It needs no loopml workspace: on KFP nothing is
-tracked in a loopml store and loopml's step cache is not used (KFP caches by itself).
+tracked in a loopml store and loopml's step cache is not used. KFP caches by itself, keyed on
+the image, the component and its inputs but not on the step's code, which lives in the image:
+give each build of the image its own tag. Constant step arguments that are not JSON (a tuple,
+an object) are not in the YAML; the component takes them from the step's code.
 
 **Where the code comes from.** The component runs ``step_target`` in its working directory.
 Locally (``kfp.local`` ``SubprocessRunner``) that is the current folder, with the current
@@ -50,6 +59,7 @@ import itertools
 import json
 import keyword
 import linecache
+import math
 import re
 import typing
 from collections.abc import Mapping, Sequence
@@ -69,6 +79,7 @@ RESERVED = ("step_target", "node", "params")
 META_MATERIALIZER = "loopml.materializer"
 META_TYPE = "loopml.type"
 META_HASH = "loopml.content_hash"
+JSON_MARK = "JSON text; loopml type:"  # starts the description of a JSON pipeline parameter
 
 _counter = itertools.count()
 
@@ -92,8 +103,9 @@ _NATIVE_NAMES = {"int", "float", "bool", "str"}
 
 def _kind_of_annotation(annotation: Any) -> str | None:
     """``int``/``float``/``bool``/``str``, ``json``, or None when KFP cannot carry it."""
-    if annotation in _NATIVE:
-        return _NATIVE[annotation]
+    for native, kind in _NATIVE.items():
+        if annotation is native:
+            return kind
     if isinstance(annotation, str):  # an annotation that could not be resolved
         text = annotation.strip()
         if text in _NATIVE_NAMES:
@@ -103,7 +115,7 @@ def _kind_of_annotation(annotation: Any) -> str | None:
         ):
             return "json"
         return None
-    if annotation is Any or annotation is object or annotation in (dict, list):
+    if annotation is Any or annotation is object or annotation is dict or annotation is list:
         return "json"
     origin = typing.get_origin(annotation)
     if origin in (dict, list):
@@ -114,6 +126,14 @@ def _kind_of_annotation(annotation: Any) -> str | None:
         if all(_kind_of_annotation(a) is not None for a in rest):
             return "json"
     return None
+
+
+def _type_text(annotation: Any) -> str:
+    if isinstance(annotation, str):
+        return annotation
+    if isinstance(annotation, type) and not typing.get_args(annotation):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
 
 
 def _kind_of_default(value: Any) -> str:
@@ -129,6 +149,7 @@ class _Param:
     kind: str  # "int" | "float" | "bool" | "str" | "json"
     has_default: bool
     default: Any
+    annotation: str = ""
 
     @property
     def kfp_type(self) -> type:
@@ -157,11 +178,11 @@ def _pipeline_params(pipeline: Pipeline) -> dict[str, _Param]:
         else:
             kind = _kind_of_annotation(annotation)
         where = f"pipeline {pipeline.name}: parameter {name!r}"
-        shown = getattr(annotation, "__name__", None) or str(annotation)
         if kind is None:
             raise InvalidInputError(
-                f"{where} is a {shown}, which a Kubeflow pipeline parameter cannot hold; KFP "
-                "parameters are int, float, bool, str, or JSON (dict, list); pass the data "
+                f"{where} is a {_type_text(annotation)}, which a Kubeflow pipeline parameter "
+                "cannot hold; KFP parameters are int, float, bool, str, or JSON (dict, list); "
+                "pass the data "
                 "between steps instead, or a path/URI/name as a str"
             )
         if has_default:
@@ -179,7 +200,8 @@ def _pipeline_params(pipeline: Pipeline) -> dict[str, _Param]:
                     f"{'JSON value' if kind == 'json' else kind}; KFP needs a default of the "
                     "parameter's type"
                 )
-        out[name] = _Param(name, kind, has_default, p.default if has_default else None)
+        shown_type = "" if annotation is p.empty else _type_text(annotation)
+        out[name] = _Param(name, kind, has_default, p.default if has_default else None, shown_type)
     return out
 
 
@@ -198,9 +220,23 @@ def _identifier(text: str, taken: set[str] | Sequence[str] = ()) -> str:
     name = re.sub(r"\W", "_", text) or "step"
     if name[0].isdigit():
         name = "_" + name
-    while keyword.iskeyword(name) or name in taken or name in ("dsl", "kfp"):
+    while keyword.iskeyword(name) or name in taken or name in ("dsl", "kfp", "run_kfp_step"):
         name += "_"
     return name
+
+
+def _output_field(name: str) -> str:
+    """A pipeline output name as a NamedTuple field (no leading ``_``, not a keyword)."""
+    text = re.sub(r"\W", "_", name).lstrip("_")
+    if not text or text[0].isdigit():
+        text = f"output_{text}"
+    return text + "_" if keyword.iskeyword(text) else text
+
+
+def kfp_pipeline_name(name: str) -> str:
+    """The loopml pipeline name as KFP allows it (``^[a-z0-9][a-z0-9-]{0,127}$``)."""
+    text = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:128].rstrip("-")
+    return text or "pipeline"
 
 
 def _plan(pipeline: Pipeline, params: dict[str, _Param]) -> list[_NodePlan]:
@@ -276,7 +312,7 @@ def _set_options(task: Any, node: Node, pipeline_cache: bool) -> None:
     if options.retries:
         task.set_retry(
             num_retries=options.retries,
-            backoff_duration=f"{max(options.retry_delay, 0):g}s",
+            backoff_duration=f"{math.ceil(max(options.retry_delay, 0))}s",  # whole seconds
             backoff_factor=2.0,
         )
     resources = options.resources
@@ -298,17 +334,14 @@ def _build(pipeline: Pipeline, target: str, base_image: str, packages: list[str]
     params = _pipeline_params(pipeline)
     plans = _plan(pipeline, params)
     components = {p.node.id: _make_component(p, base_image, packages) for p in plans}
-    outputs = [(_identifier(name, ()), ref) for name, ref in pipeline.graph.outputs]
+    outputs = [(_output_field(name), ref) for name, ref in pipeline.graph.outputs]
     if len({n for n, _ in outputs}) != len(outputs):
         raise InvalidInputError(
             f"pipeline {pipeline.name} returns outputs whose names clash as KFP identifiers "
             f"({', '.join(name for name, _ in pipeline.graph.outputs)}); rename them"
         )
-    returns: Any = inspect.Signature.empty
-    if outputs:
-        returns = typing.NamedTuple(  # type: ignore[misc]
-            "Outputs", [(name, dsl.Artifact) for name, _ in outputs]
-        )
+    fields = [(name, dsl.Artifact) for name, _ in outputs]
+    returns: Any = typing.NamedTuple("Outputs", fields) if outputs else inspect.Signature.empty
     signature = inspect.Signature(
         [
             inspect.Parameter(
@@ -351,9 +384,16 @@ def _build(pipeline: Pipeline, target: str, base_image: str, packages: list[str]
     body.__name__ = _identifier(pipeline.name)
     body.__qualname__ = body.__name__
     body.__signature__ = signature  # type: ignore[attr-defined]
-    doc = (pipeline.fn.__doc__ or "").strip().split("\n\n")[0].strip()
+    doc = " ".join((pipeline.fn.__doc__ or "").strip().split("\n\n")[0].split())
     description = doc or f"loopml pipeline {pipeline.qualname}, exported from {target}"
-    return dsl.pipeline(name=pipeline.name, description=description)(body)
+    # Parameter descriptions (kfp reads them from the docstring): which ones are JSON text.
+    json_params = [p for p in params.values() if p.kind == "json"]
+    if json_params:
+        body.__doc__ = "\n".join(
+            [description, "", "Args:"]
+            + [f"    {p.name}: {JSON_MARK} {p.annotation}" for p in json_params]
+        )
+    return dsl.pipeline(name=kfp_pipeline_name(pipeline.name), description=description)(body)
 
 
 def compile_kfp(
@@ -375,10 +415,10 @@ def compile_kfp(
     _import_kfp()
     from kfp import compiler
 
-    if not target or ":" not in target and not target.endswith(".py"):
+    if not target.partition(":")[0]:
         raise InvalidInputError(
-            f"target {target!r} must name the pipeline, e.g. flow.py:{pipeline.name} or "
-            f"package.module:{pipeline.name}, so that KFP steps can import it"
+            f"target {target!r} must say where the pipeline is, e.g. flow.py:{pipeline.name} "
+            f"or package.module:{pipeline.name}, so that each KFP step can import it"
         )
     path = Path(package_path)
     if path.suffix not in (".yaml", ".yml"):
@@ -396,8 +436,8 @@ def _read_artifact(name: str, artifact: Any) -> Any:
     which = metadata.get(META_MATERIALIZER)
     if not which:
         raise InvalidInputError(
-            f"input {name!r} ({artifact.uri}) has no {META_MATERIALIZER!r} in its metadata; "
-            "loopml steps only take artifacts written by loopml steps"
+            f"input {name!r} ({getattr(artifact, 'uri', path)}) has no {META_MATERIALIZER!r} "
+            "in its metadata; loopml steps only take artifacts written by loopml steps"
         )
     return mat.by_name(str(which)).load(path.read_bytes())
 
@@ -502,7 +542,8 @@ def run_kfp_locally(
     """Run the compiled pipeline at ``package_path`` with ``kfp.local`` and return its outputs.
 
     Uses ``SubprocessRunner(use_venv=False)``: each step runs in a subprocess of this Python,
-    in the current working directory (so run it from the project root). Outputs go to a
+    in the current working directory (so run it from the project root). ``params`` are
+    Python values, as for ``pipeline.run``: JSON parameters are encoded here. Outputs go to a
     temporary ``pipeline_root`` (removed afterwards) unless one is given; the pipeline's
     outputs come back loaded as Python values, by output name. A failing step raises
     ``RuntimeError`` from kfp after its traceback is printed.
@@ -512,10 +553,22 @@ def run_kfp_locally(
     import tempfile
     import warnings
 
+    import yaml
     from kfp import components, local
     from kfp.local import config as local_config
 
     component = components.load_component_from_file(str(package_path))
+    arguments = dict(params)
+    # The loaded component forgets parameter descriptions: read them from the file.
+    ir = yaml.safe_load(Path(package_path).read_text())
+    declared = ir.get("root", {}).get("inputDefinitions", {}).get("parameters", {})
+    for name, spec in declared.items():
+        if name not in arguments:
+            continue
+        if str(spec.get("description", "")).startswith(JSON_MARK):
+            arguments[name] = json.dumps(arguments[name], sort_keys=True)
+        elif spec.get("parameterType") == "NUMBER_DOUBLE" and isinstance(arguments[name], int):
+            arguments[name] = float(arguments[name])
     root = Path(pipeline_root) if pipeline_root is not None else None
     scratch = Path(tempfile.mkdtemp(prefix="loopml-kfp-"))
     previous = local_config.LocalExecutionConfig.instance
@@ -530,7 +583,7 @@ def run_kfp_locally(
             warnings.filterwarnings(
                 "ignore", message="You may be attemping to run a task", category=RuntimeWarning
             )
-            task = component(**params)
+            task = component(**arguments)
         outputs = dict(task.outputs) if component.component_spec.outputs else {}
         return {name: _read_artifact(name, artifact) for name, artifact in outputs.items()}
     finally:
