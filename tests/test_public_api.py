@@ -70,6 +70,7 @@ EXPECTED = {
     "pipeline",
     "pipelines",
     "step",
+    "tune",
 }
 
 

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from loopml.data._validate import Anomaly, ValidationResult, validate
     from loopml.pipelines._dsl import Pipeline, Step, pipeline, step
     from loopml.pipelines._runner import PipelineRun
+    from loopml.pipelines._tune import tune
     from loopml.store import ArtifactRef, Experiment, MetricPoint, Run
     from loopml.tracking import (
         ActiveRun,
@@ -114,6 +115,7 @@ _LAZY: dict[str, str] = {
     "Pipeline": "loopml.pipelines._dsl",
     "Step": "loopml.pipelines._dsl",
     "PipelineRun": "loopml.pipelines._runner",
+    "tune": "loopml.pipelines._tune",
     "ValidationResult": "loopml.data._validate",
     "Anomaly": "loopml.data._validate",
 }
@@ -178,6 +180,7 @@ __all__ = [
     "set_tags",
     "start_run",
     "step",
+    "tune",
     "validate",
     "workspace",
 ]

@@ -18,6 +18,12 @@ _NAMES = {
     "PipelineRun": "loopml.pipelines._runner",
     "StepFailedError": "loopml.pipelines._runner",
     "register_materializer": "loopml.pipelines._materializers",
+    "tune": "loopml.pipelines._tune",
+    "TuneResult": "loopml.pipelines._tune",
+    "uniform": "loopml.pipelines._tune",
+    "loguniform": "loopml.pipelines._tune",
+    "integer": "loopml.pipelines._tune",
+    "choice": "loopml.pipelines._tune",
 }
 
 
