@@ -70,6 +70,7 @@ def _register() -> None:
     app.add_typer(pipelines.cache_app, name="cache")
     app.command("lineage")(pipelines.lineage)
     app.add_typer(export.app, name="export")
+    app.command("reproduce")(pipelines.reproduce)
 
 
 _register()

@@ -162,3 +162,49 @@ def lineage(
         out.print(f"[bold]{section}[/] ({len(items)})")
         for item in items:
             out.print(f"  {item}")
+
+
+def reproduce(
+    run_id: str = typer.Argument(..., help="The pipeline run to reproduce."),
+    allow_dirty: bool = typer.Option(
+        False, "--allow-dirty", help="Run the code as it is now, even if it differs."
+    ),
+    json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Re-run a pipeline run (same code, parameters, seed; no cache) and compare its outputs."""
+    import contextlib
+    import sys
+
+    from loopml._cli._output import console, print_json
+    from loopml.pipelines._reproduce import reproduce as run_again
+
+    quiet = contextlib.redirect_stdout(sys.stderr) if json else contextlib.nullcontext()
+    with quiet:
+        result = run_again(run_id, allow_dirty=allow_dirty)
+    if json:
+        print_json(
+            {
+                "original_run": result.original_run,
+                "new_run": result.new_run,
+                "matches": result.matches,
+                "comparisons": [
+                    {
+                        "step": c.step,
+                        "name": c.name,
+                        "original": c.original,
+                        "now": c.now,
+                        "matches": c.matches,
+                    }
+                    for c in result.comparisons
+                ],
+            }
+        )
+    else:
+        out = console()
+        for c in result.comparisons:
+            mark = "[green]same[/]" if c.matches else "[red]differs[/]"
+            out.print(f"  {mark:<20} {c.step}.{c.name}")
+        verdict = "reproduced exactly" if result.matches else "did NOT reproduce exactly"
+        out.print(f"run {result.original_run[:8]} {verdict} by run {result.new_run[:8]}")
+    if not result.matches:
+        raise typer.Exit(1)
