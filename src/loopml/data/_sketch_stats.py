@@ -111,7 +111,11 @@ def sturges_edges(minimum: float, maximum: float, n: int) -> np.ndarray[Any, Any
 
     if minimum == maximum:  # numpy: one bin of width 1 around the value
         return np.array([minimum - 0.5, maximum + 0.5])
-    bins = max(1, math.ceil(math.log2(n) + 1)) if n > 0 else 1
+    # numpy's own arithmetic (lib/_histograms_impl.py): width = ptp / (log2(n) + 1), then
+    # ceil(ptp / width) bins, which rounding can make one more than log2(n) + 1.
+    ptp = maximum - minimum
+    width = ptp / (np.log2(n) + 1.0) if n > 0 else ptp
+    bins = int(np.ceil(ptp / width)) if width else 1
     return np.linspace(minimum, maximum, bins + 1)
 
 
