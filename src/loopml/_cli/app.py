@@ -16,7 +16,10 @@ from loopml._version import __version__
 
 app = typer.Typer(
     name="loopml",
-    help="loopml: the whole machine-learning loop. Track runs, query them, keep the store tidy.",
+    help=(
+        "loopml: the whole machine-learning loop. Version and check data, track runs, run "
+        "pipelines with caching and lineage."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -13,7 +13,7 @@ def demo(
     ),
     rows: int = typer.Option(20_000, "--rows", min=500, help="How many transactions to generate."),
 ) -> None:
-    """Run the demo: generate data, train and track real models, find the best run."""
+    """Run the demo: data, schema, a cached training pipeline, the best model, drift."""
     from rich.markup import escape
 
     from loopml._cli._output import console

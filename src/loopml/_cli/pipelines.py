@@ -23,7 +23,7 @@ def run(
     ),
     json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Run a pipeline in this process; steps already computed come from the cache."""
+    """Run a pipeline (here, in child processes or on Ray); cached steps are reused."""
     from json import loads
 
     from loopml._cli._output import console, print_json
