@@ -825,7 +825,7 @@ def _database_at_0003_with_data(uri: str) -> None:
 
 
 def _check_upgraded(store: Store, uri: str) -> None:
-    assert store.schema_status() == ("0004", "0004")
+    assert store.schema_status() == (_migrate.HEAD_REVISION, _migrate.HEAD_REVISION)
     old = store.get_run(OLD_RUN_ID)
     assert (old.name, old.status, old.start_time, old.end_time) == ("old", "finished", 600, 700)
     assert old.artifacts["model.pkl"].digest == BLOB_Z

@@ -41,6 +41,8 @@ TABLES = {
     # 0004
     "lineage",
     "step_cache",
+    # 0005
+    "trigger_firings",
 }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from loopml.store._base import Store
 from loopml.store._records import (
+    FIRING_KINDS,
+    FIRING_STATES,
     LINEAGE_DIRECTIONS,
     RUN_STATUSES,
     ArtifactRef,
@@ -11,6 +13,7 @@ from loopml.store._records import (
     DatasetFile,
     DatasetVersionRecord,
     Experiment,
+    Firing,
     LineageEdge,
     MetricPoint,
     Run,
@@ -20,6 +23,8 @@ from loopml.store._records import (
 )
 
 __all__ = [
+    "FIRING_KINDS",
+    "FIRING_STATES",
     "LINEAGE_DIRECTIONS",
     "RUN_STATUSES",
     "ArtifactRef",
@@ -27,6 +32,7 @@ __all__ = [
     "DatasetFile",
     "DatasetVersionRecord",
     "Experiment",
+    "Firing",
     "LineageEdge",
     "MetricPoint",
     "Run",

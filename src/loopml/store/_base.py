@@ -17,6 +17,7 @@ from loopml.store._records import (
     DatasetFile,
     DatasetVersionRecord,
     Experiment,
+    Firing,
     LineageEdge,
     MetricPoint,
     Run,
@@ -271,6 +272,67 @@ class Store(ABC):
     ) -> int:
         """Delete the entries of ``step`` and/or with one of ``keys`` (both given: entries
         matching both; both None: every entry); return how many were deleted."""
+
+    # -- triggers -----------------------------------------------------------------------------
+    @abstractmethod
+    def add_firing(
+        self,
+        trigger: str,
+        pipeline: str,
+        kind: str,
+        dedupe_key: str,
+        reason: str,
+        payload: Mapping[str, object],
+    ) -> Firing | None:
+        """Record that ``trigger`` fired (state ``pending``), unless it already fired with
+        ``dedupe_key``: then nothing is written and None is returned.
+
+        This is what makes a given data version or schedule slot start a pipeline at most
+        once, across agent restarts and with several agents. ``kind`` is one of
+        :data:`~loopml.store.FIRING_KINDS`; ``payload`` must be JSON-able.
+        """
+
+    @abstractmethod
+    def claim_firing(self, agent: str, *, triggers: Sequence[str] | None = None) -> Firing | None:
+        """Atomically move the oldest ``pending`` firing (of one of ``triggers``, if given) to
+        ``claimed`` by ``agent``, counting one more attempt; None when nothing is pending.
+
+        Two concurrent claimers never get the same firing. Claiming clears the run and error
+        of an earlier attempt.
+        """
+
+    @abstractmethod
+    def update_firing(
+        self,
+        firing_id: int,
+        *,
+        state: str,
+        run_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Move a firing to ``state`` (``started``, ``done``, ``failed`` or ``skipped``),
+        linking the run it started (``run_id``) and/or recording ``error`` when given.
+
+        NotFoundError for an unknown firing or run; a firing that is ``done``, ``failed`` or
+        ``skipped`` is final (setting the same state again is a no-op, another one is a
+        ConflictError).
+        """
+
+    @abstractmethod
+    def requeue_firings(self, max_attempts: int) -> list[int]:
+        """Give back the firings whose agent went away: those ``claimed`` or ``started`` whose
+        run was marked ``killed``, and those ``claimed`` more than a minute ago that never
+        started a run.
+
+        Each goes back to ``pending`` if it had fewer than ``max_attempts`` attempts, else to
+        ``failed`` with an error saying so. Returns the ids put back to ``pending``.
+        """
+
+    @abstractmethod
+    def list_firings(
+        self, trigger: str | None = None, state: str | None = None, limit: int = 100
+    ) -> list[Firing]:
+        """Firings (of one trigger, in one state), newest first, at most ``limit``."""
 
     # -- housekeeping -------------------------------------------------------------------------
     @abstractmethod

@@ -16,8 +16,8 @@ from sqlalchemy import Connection, Engine, inspect, text
 from loopml._errors import MigrationRequiredError, StoreVersionError
 
 #: The newest revision in ``migrations/versions``; a test checks they agree.
-HEAD_REVISION = "0004"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
+HEAD_REVISION = "0005"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 RunStatus = Literal["running", "finished", "failed", "killed"]
 RUN_STATUSES: tuple[str, ...] = ("running", "finished", "failed", "killed")
@@ -220,3 +220,35 @@ class CacheEntry:
     created_at: int
     hits: int
     last_hit_at: int | None
+
+
+FIRING_KINDS: tuple[str, ...] = ("schedule", "new_data", "manual", "event")
+FIRING_STATES: tuple[str, ...] = ("pending", "claimed", "started", "done", "failed", "skipped")
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One time a trigger fired, and where the run it asked for stands.
+
+    ``kind`` is one of :data:`FIRING_KINDS`; ``dedupe_key`` makes the firing unique per trigger
+    (e.g. ``data:transactions:sha256:...``); ``payload`` is the JSON object the trigger passed.
+    ``state`` is one of :data:`FIRING_STATES`: ``pending`` until an agent claims it (``agent``,
+    ``claimed_at``, ``attempts`` counts claims), ``started`` once its run (``run_id``, the latest
+    one it started) exists, then ``done``, ``failed`` (with ``error``) or ``skipped``. Times are
+    epoch ms.
+    """
+
+    id: int
+    trigger: str
+    pipeline: str
+    kind: str
+    dedupe_key: str
+    reason: str
+    payload: dict[str, Any]
+    state: str
+    attempts: int
+    agent: str | None
+    claimed_at: int | None
+    run_id: str | None
+    error: str | None
+    fired_at: int

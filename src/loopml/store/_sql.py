@@ -31,6 +31,7 @@ from loopml.store._records import ArtifactRef, Experiment, MetricPoint, Run, Run
 from loopml.store._sql_datasets import DatasetsMixin
 from loopml.store._sql_pipelines import PipelinesMixin
 from loopml.store._sql_schemas import SchemasMixin
+from loopml.store._sql_triggers import TriggersMixin
 from loopml.store._tables import (
     DIGEST_COLUMNS,
     artifacts,
@@ -56,7 +57,7 @@ def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterable[Sequence[T]]:
         yield items[start : start + size]
 
 
-class SqlStore(DatasetsMixin, SchemasMixin, PipelinesMixin, Store):
+class SqlStore(DatasetsMixin, SchemasMixin, PipelinesMixin, TriggersMixin, Store):
     """Metadata store on SQLite or PostgreSQL through SQLAlchemy Core.
 
     SQLite schemas upgrade themselves on open; PostgreSQL ones are upgraded with

@@ -276,6 +276,37 @@ step_cache = Table(
     Index(None, "run_pk"),
 )
 
+# -- Phase 3: triggers (revision 0005) ------------------------------------------------------------
+MAX_PIPELINE_LENGTH = 512
+MAX_DEDUPE_KEY_LENGTH = 256
+
+#: Every time a trigger fired: what fired (``trigger``, ``kind``), which pipeline it starts
+#: (``module:qualname``), why (``reason``, ``payload`` JSON), and where its run stands
+#: (``state``; ``run_pk`` is the latest run it started). ``(trigger, dedupe_key)`` is unique, so a
+#: given schedule slot or data version fires a trigger once, whichever agent sees it first.
+trigger_firings = Table(
+    "trigger_firings",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("trigger", String(MAX_NAME_LENGTH), nullable=False),
+    Column("pipeline", String(MAX_PIPELINE_LENGTH), nullable=False),
+    Column("kind", String(16), nullable=False),  # schedule | new_data | manual | event
+    Column("dedupe_key", String(MAX_DEDUPE_KEY_LENGTH), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # JSON object
+    # pending | claimed | started | done | failed | skipped
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("agent", String(MAX_NAME_LENGTH), nullable=True),
+    Column("claimed_at", BigInteger, nullable=True),
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="SET NULL"), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("fired_at", BigInteger, nullable=False),
+    UniqueConstraint("trigger", "dedupe_key"),
+    Index(None, "state"),
+    Index(None, "run_pk"),
+)
+
 #: Every column that holds a blob digest; ``loopml gc`` deletes only blobs none of them names.
 #: A column may be nullable (``lineage.digest``): NULL names no blob.
 DIGEST_COLUMNS = [
