@@ -71,6 +71,7 @@ EXPECTED = {
     "pipelines",
     "step",
     "tune",
+    "triggers",
 }
 
 

@@ -37,7 +37,7 @@ from loopml._errors import (
 from loopml._version import __version__
 
 if TYPE_CHECKING:
-    from loopml import pipelines
+    from loopml import pipelines, triggers
     from loopml._workspace import Workspace, init, workspace
     from loopml.data import datasets
     from loopml.data._drift import drift
@@ -180,6 +180,7 @@ __all__ = [
     "set_tags",
     "start_run",
     "step",
+    "triggers",
     "tune",
     "validate",
     "workspace",
@@ -190,6 +191,7 @@ __all__ = [
 _LAZY_MODULES: dict[str, str] = {
     "datasets": "loopml.data.datasets",
     "pipelines": "loopml.pipelines",
+    "triggers": "loopml.triggers",
 }
 
 

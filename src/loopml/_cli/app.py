@@ -74,6 +74,7 @@ def _register() -> None:
     app.command("lineage")(pipelines.lineage)
     app.add_typer(export.app, name="export")
     app.command("reproduce")(pipelines.reproduce)
+    app.command("agent")(pipelines.agent)
 
 
 _register()

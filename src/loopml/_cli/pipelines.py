@@ -208,3 +208,20 @@ def reproduce(
         out.print(f"run {result.original_run[:8]} {verdict} by run {result.new_run[:8]}")
     if not result.matches:
         raise typer.Exit(1)
+
+
+def agent(
+    targets: list[str] = typer.Argument(..., help="The pipelines to watch: file.py:name ..."),
+    poll: float = typer.Option(2.0, "--poll", min=0.1, help="Seconds between checks."),
+    once: bool = typer.Option(False, "--once", help="Check once, run what is due, exit."),
+) -> None:
+    """Watch pipelines' triggers (schedules, new data, fired events) and run them."""
+    from loopml._cli._output import console
+    from loopml.pipelines._triggers import Agent
+
+    out = console()
+    worker = Agent(list(targets), report=lambda line: out.print(line, markup=False))
+    if once:
+        worker.tick()
+        return
+    worker.run_forever(poll)

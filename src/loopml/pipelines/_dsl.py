@@ -340,6 +340,8 @@ class PipelineOptions:
     name: str
     cache: bool = True
     experiment: str | None = None
+    schedule: str | None = None  # cron, 5 fields, UTC
+    on_new_data: str | None = None  # a dataset name, or a folder or glob of files
 
 
 class Pipeline:
@@ -464,7 +466,12 @@ class Pipeline:
 def pipeline(fn: Callable[..., Any], /) -> Pipeline: ...
 @overload
 def pipeline(
-    *, name: str | None = None, cache: bool = True, experiment: str | None = None
+    *,
+    name: str | None = None,
+    cache: bool = True,
+    experiment: str | None = None,
+    schedule: str | None = None,
+    on_new_data: str | None = None,
 ) -> Callable[[Callable[..., Any]], Pipeline]: ...
 
 
@@ -475,18 +482,28 @@ def pipeline(
     name: str | None = None,
     cache: bool = True,
     experiment: str | None = None,
+    schedule: str | None = None,
+    on_new_data: str | None = None,
 ) -> Pipeline | Callable[[Callable[..., Any]], Pipeline]:
     """Make a function whose body wires steps a pipeline (``@pipeline`` or ``@pipeline(...)``).
 
     ``cache=False`` turns caching off for every run; ``experiment`` names the experiment its
-    runs are tracked under (default: the pipeline's name).
+    runs are tracked under (default: the pipeline's name). ``schedule`` (cron, UTC) and
+    ``on_new_data`` (a dataset name, or a folder or glob of files) say when ``loopml agent``
+    starts it (:mod:`loopml.pipelines._triggers`).
     """
+    if schedule is not None:
+        from loopml.pipelines._triggers import check_schedule
+
+        check_schedule(schedule)
 
     def make(function: Callable[..., Any]) -> Pipeline:
         options = PipelineOptions(
             name=str(name or getattr(function, "__name__", "pipeline")),
             cache=cache,
             experiment=experiment,
+            schedule=schedule,
+            on_new_data=on_new_data,
         )
         return Pipeline(function, options)
 
