@@ -52,6 +52,22 @@ FLOW = textwrap.dedent(
     @loopml.pipeline
     def on_demand(x: int = 2):
         return hello(x)
+
+
+    @loopml.step
+    def slow(x: int) -> int:
+        import os
+        import time
+
+        if not os.path.exists("second-time"):
+            open("second-time", "w").close()
+            time.sleep(60)
+        return x
+
+
+    @loopml.pipeline
+    def long_job(x: int = 3):
+        return slow(x)
     """
 )
 
@@ -164,3 +180,43 @@ def test_the_agent_stops_cleanly_on_sigterm(flow: Path) -> None:
             agent.kill()
     assert agent.returncode == 0, err
     assert "stopped" in out
+
+
+@pytest.mark.slow
+def test_an_agent_killed_mid_run_leaves_a_killed_run_and_the_firing_is_run_again(
+    flow: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPML_")}
+    loopml.triggers.fire("long_job", "test", {})
+    agent = subprocess.Popen(
+        [str(Path(sys.executable).parent / "loopml"), "agent", f"{flow}:long_job", "--poll", "0.2"],
+        cwd=flow.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        store = loopml.workspace().store
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            firing = store.list_firings("long_job")[0]
+            if firing.state == "started" and (flow.parent / "second-time").exists():
+                break
+            time.sleep(0.2)
+        assert firing.state == "started" and firing.run_id is not None
+        agent.send_signal(signal.SIGKILL)
+        agent.wait(timeout=30)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+    from loopml import _workspace
+
+    for ws in list(_workspace._open.values()):  # reopen the store: dead runs are reaped on open
+        ws.close()
+    _workspace._open.clear()
+    killed_run = loopml.get_run(firing.run_id)
+    assert killed_run.status == "killed"
+    Agent([f"{flow}:long_job"], report=lambda _: None).tick()
+    again = loopml.workspace().store.list_firings("long_job")[0]
+    assert again.state == "done" and again.attempts == 2 and again.run_id != firing.run_id
+    assert loopml.get_run(again.run_id).status == "finished"

@@ -243,6 +243,7 @@ def run_pipeline(
     resume: str | None = None,
     target: str | None = None,
     executor: str = "local",
+    on_start: Any = None,
     path: Any = None,
 ) -> PipelineRun:
     """Run ``pipeline`` in this process with ``params``; see the module docstring.
@@ -283,6 +284,8 @@ def run_pipeline(
         nested=False,
         path=path,
     ) as run:
+        if on_start is not None:
+            on_start(run.id)  # e.g. the agent links its firing to the run as it starts
         if executor == "local":
             for node in pipeline.graph.order():
                 result = _run_node(
