@@ -221,13 +221,12 @@ class Agent:
         if "dataset" in pipeline.params and "dataset" in firing.payload:
             params["dataset"] = f"{firing.payload['dataset']}/{firing.payload['version']}"
         self.report(f"agent: running {firing.trigger} for firing {firing.id} ({firing.reason})")
+
         def started(run_id: str) -> None:
             self.store.update_firing(firing.id, state="started", run_id=run_id)
 
         try:
-            result = run_pipeline(
-                pipeline, params, target=target, on_start=started, path=self.path
-            )
+            result = run_pipeline(pipeline, params, target=target, on_start=started, path=self.path)
         except LoopmlError as exc:
             run_id = getattr(exc, "run_id", None)
             self.store.update_firing(firing.id, state="failed", run_id=run_id, error=str(exc))
