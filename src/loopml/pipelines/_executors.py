@@ -11,7 +11,6 @@ is submitted; steps already running finish.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -31,8 +30,10 @@ from loopml.pipelines._runner import (
     StepResult,
     _inputs_of,
     _param_text,
-    _verified,
     cache_key,
+    find_reuse,
+    record_reuse,
+    step_tags,
 )
 
 if TYPE_CHECKING:
@@ -70,72 +71,30 @@ def _open(
     cacheable = use_cache and options.cache and options.deterministic
     run = start_run(
         name=node.id,
-        tags={
-            "loopml.kind": "step",
-            "loopml.step": node.id,
-            "loopml.step.function": node.step.qualname,
-            "loopml.cache.key": key,
-            "loopml.pipeline_run": pipeline_run,
-        },
+        tags=step_tags(node, key, pipeline_run),
         params={k: _param_text(v) for k, v in params.items()},
         parent=pipeline_run,
         nested=False,
         path=path,
     )
     in_edges = [a.edge("in", name) for name, a in inputs.items()]
-    reuse = None
-    how = "miss" if cacheable else "off"
-    if resumed is not None and resumed[0] == key:
-        reuse = _verified(resumed[1], ws, node)
-        how = "resumed" if reuse is not None else "miss (resumed outputs gone)"
-    if reuse is None and cacheable:
-        entry = ws.store.get_cache_entry(key)
-        if entry is not None:
-            edges = [e for e in ws.store.lineage_of_run(entry.run_id) if e.direction == "out"]
-            reuse = _verified(edges, ws, node)
-            how = "hit" if reuse is not None else "miss (cached outputs gone)"
+    reuse, how = find_reuse(ws, node, key, resumed, cacheable)
     run.set_tag("loopml.cache", how)
     if reuse is not None:
-        ws.store.add_lineage(run.id, in_edges + [a.edge("out", n) for n, a in reuse.items()])
-        if how == "hit":
-            with contextlib.suppress(LoopmlError):
-                ws.store.record_cache_hit(key)
+        record_reuse(ws, run.id, key, how, in_edges, reuse)
         run.end("finished")
         status = "resumed" if how == "resumed" else "cached"
         return StepResult(node.id, status, run.id, time.perf_counter() - started, 0, reuse)
     payload = {
         "target": target,
         "node": node.id,
-        "inputs": {name: _describe(a) for name, a in inputs.items()},
+        "inputs": {name: a.describe() for name, a in inputs.items()},
         "params": params,
         "artifacts": ws.settings.artifacts_uri,
         "store": ws.settings.store_uri,
         "sys_path": [str(Path.cwd()), *[p for p in sys.path if p and Path(p).is_dir()][:20]],
     }
     return _Open(node, run, key, in_edges, payload, started)
-
-
-def _describe(artifact: Artifact) -> dict[str, Any]:
-    return {
-        "materializer": artifact.materializer,
-        "content_hash": artifact.content_hash,
-        "type": artifact.type,
-        "digest": artifact.digest,
-        "dataset": list(artifact.dataset) if artifact.dataset else None,
-        "size": artifact.size,
-    }
-
-
-def _artifact(desc: dict[str, Any]) -> Artifact:
-    dataset = desc.get("dataset")
-    return Artifact(
-        materializer=desc["materializer"],
-        content_hash=desc["content_hash"],
-        type=desc["type"],
-        digest=desc.get("digest"),
-        dataset=(dataset[0], int(dataset[1])) if dataset else None,
-        size=desc.get("size"),
-    )
 
 
 def _close(ws: Workspace, opened: _Open, outcome: dict[str, Any]) -> StepResult:
@@ -154,7 +113,7 @@ def _close(ws: Workspace, opened: _Open, outcome: dict[str, Any]) -> StepResult:
         error = (outcome.get("tracebacks") or ["the step failed"])[-1]
         run.end("failed", error=error[-4000:])
         return StepResult(node.id, "failed", run.id, seconds, attempts)
-    outputs = {name: _artifact(desc) for name, desc in outcome["outputs"].items()}
+    outputs = {n: Artifact.from_description(d) for n, d in outcome["outputs"].items()}
     ws.store.add_lineage(run.id, opened.in_edges + [a.edge("out", n) for n, a in outputs.items()])
     if node.step.options.cache and node.step.options.deterministic:
         ws.store.put_cache_entry(opened.key, node.step.qualname, run.id)

@@ -39,7 +39,7 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
     artifacts = open_artifact_store(payload["artifacts"])
     ws = _ArtifactsOnly(artifacts, payload.get("store"))
     kwargs = {
-        name: _own_copy(load_artifact(ws, Artifact(**desc)))  # type: ignore[arg-type]
+        name: _own_copy(load_artifact(ws, Artifact.from_description(desc)))  # type: ignore[arg-type]
         for name, desc in payload["inputs"].items()
     } | payload["params"]
     out, err = io.StringIO(), io.StringIO()
@@ -55,7 +55,7 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
             return {
                 "ok": True,
                 "attempts": attempts,
-                "outputs": {n: _describe(a) for n, a in outputs.items()},
+                "outputs": {n: a.describe() for n, a in outputs.items()},
                 "stdout": out.getvalue(),
                 "stderr": err.getvalue(),
                 "tracebacks": tracebacks,
@@ -74,17 +74,6 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
                     "pid": os.getpid(),
                 }
             time.sleep(delay * (2 ** (attempts - 1)))
-
-
-def _describe(artifact: Any) -> dict[str, Any]:
-    return {
-        "materializer": artifact.materializer,
-        "content_hash": artifact.content_hash,
-        "type": artifact.type,
-        "digest": artifact.digest,
-        "dataset": list(artifact.dataset) if artifact.dataset else None,
-        "size": artifact.size,
-    }
 
 
 class _ArtifactsOnly:

@@ -59,6 +59,29 @@ class Artifact:
     value: Any = None
     loaded: bool = False
 
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able description (no value) for another process: see from_description."""
+        return {
+            "materializer": self.materializer,
+            "content_hash": self.content_hash,
+            "type": self.type,
+            "digest": self.digest,
+            "dataset": list(self.dataset) if self.dataset else None,
+            "size": self.size,
+        }
+
+    @classmethod
+    def from_description(cls, desc: dict[str, Any]) -> Artifact:
+        dataset = desc.get("dataset")
+        return cls(
+            materializer=desc["materializer"],
+            content_hash=desc["content_hash"],
+            type=desc["type"],
+            digest=desc.get("digest"),
+            dataset=(dataset[0], int(dataset[1])) if dataset else None,
+            size=desc.get("size"),
+        )
+
     def edge(self, direction: str, name: str) -> LineageEdge:
         from loopml.store import LineageEdge
 
@@ -419,6 +442,54 @@ def _inputs_of(
     return params, inputs
 
 
+def step_tags(node: Node, key: str, pipeline_run: str) -> dict[str, str]:
+    """The tags of a step's run."""
+    return {
+        "loopml.kind": "step",
+        "loopml.step": node.id,
+        "loopml.step.function": node.step.qualname,
+        "loopml.cache.key": key,
+        "loopml.pipeline_run": pipeline_run,
+    }
+
+
+def find_reuse(
+    ws: Workspace,
+    node: Node,
+    key: str,
+    resumed: tuple[str, list[LineageEdge]] | None,
+    cacheable: bool,
+) -> tuple[dict[str, Artifact] | None, str]:
+    """(outputs to reuse or None, how: resumed | hit | miss ... | off) for a step with ``key``."""
+    reuse = None
+    how = "miss" if cacheable else "off"
+    if resumed is not None and resumed[0] == key:
+        reuse = _verified(resumed[1], ws, node)
+        how = "resumed" if reuse is not None else "miss (resumed outputs gone)"
+    if reuse is None and cacheable:
+        entry = ws.store.get_cache_entry(key)
+        if entry is not None:
+            edges = [e for e in ws.store.lineage_of_run(entry.run_id) if e.direction == "out"]
+            reuse = _verified(edges, ws, node)
+            how = "hit" if reuse is not None else "miss (cached outputs gone)"
+    return reuse, how
+
+
+def record_reuse(
+    ws: Workspace,
+    run_id: str,
+    key: str,
+    how: str,
+    in_edges: list[LineageEdge],
+    reuse: dict[str, Artifact],
+) -> None:
+    """Lineage of a step served from the cache or a resumed run, and the cache hit."""
+    ws.store.add_lineage(run_id, in_edges + [a.edge("out", n) for n, a in reuse.items()])
+    if how == "hit":
+        with contextlib.suppress(LoopmlError):  # the entry was cleared meanwhile
+            ws.store.record_cache_hit(key)
+
+
 def _run_node(
     ws: Workspace,
     node: Node,
@@ -438,37 +509,17 @@ def _run_node(
     cacheable = use_cache and options.cache and options.deterministic
     with start_run(
         name=node.id,
-        tags={
-            "loopml.kind": "step",
-            "loopml.step": node.id,
-            "loopml.step.function": node.step.qualname,
-            "loopml.cache.key": key,
-            "loopml.pipeline_run": pipeline_run,
-        },
+        tags=step_tags(node, key, pipeline_run),
         params={k: _param_text(v) for k, v in params.items()},
         path=path,
     ) as run:
         in_edges = [a.edge("in", name) for name, a in inputs.items()]
-        reuse = None
-        how = "miss" if cacheable else "off"
-        if resumed is not None and resumed[0] == key:
-            reuse = _verified(resumed[1], ws, node)
-            how = "resumed" if reuse is not None else "miss (resumed outputs gone)"
-        if reuse is None and cacheable:
-            entry = ws.store.get_cache_entry(key)
-            if entry is not None:
-                edges = [e for e in ws.store.lineage_of_run(entry.run_id) if e.direction == "out"]
-                reuse = _verified(edges, ws, node)
-                how = "hit" if reuse is not None else "miss (cached outputs gone)"
+        reuse, how = find_reuse(ws, node, key, resumed, cacheable)
+        run.set_tag("loopml.cache", how)
         if reuse is not None:
-            ws.store.add_lineage(run.id, in_edges + [a.edge("out", n) for n, a in reuse.items()])
-            run.set_tag("loopml.cache", how)
-            if how == "hit":
-                with contextlib.suppress(LoopmlError):  # the entry was cleared meanwhile
-                    ws.store.record_cache_hit(key)
+            record_reuse(ws, run.id, key, how, in_edges, reuse)
             status = "resumed" if how == "resumed" else "cached"
             return StepResult(node.id, status, run.id, time.perf_counter() - started, 0, reuse)
-        run.set_tag("loopml.cache", how)
         kwargs = {name: _own_copy(load_artifact(ws, a)) for name, a in inputs.items()} | params
         attempts = 0
         out, err = _Tee(sys.stdout), _Tee(sys.stderr)
