@@ -30,8 +30,10 @@ FLOW = textwrap.dedent(
     @loopml.step
     def total(data: pd.DataFrame, tag: str) -> dict:
         print("working on", tag)
+        start = time.time()
         time.sleep(0.5)
-        return {"tag": tag, "sum": int(data["x"].sum()), "pid": os.getpid()}
+        return {"tag": tag, "sum": int(data["x"].sum()), "pid": os.getpid(), "start": start,
+                "end": time.time()}
 
 
     @loopml.step
@@ -84,6 +86,14 @@ def test_the_process_executor_gives_the_in_process_result_and_runs_steps_in_para
     local = fan.run(n=10, cache=False)
     remote = fan.run(n=10, executor="process", cache=False)
     assert remote.output == local.output == 90
+    from loopml.pipelines._runner import load_artifact
+
+    a, b = (
+        load_artifact(loopml.workspace(), remote.steps[s].outputs["output"])
+        for s in ("total", "total_2")
+    )
+    assert a["pid"] != b["pid"]  # each step in a process of its own
+    assert a["start"] < b["end"] and b["start"] < a["end"]  # and the two ran at the same time
     steps = loopml.search_runs("fan", filter=f"tags.loopml.pipeline_run = '{remote.run_id}'")
     runs = {r.name: r for r in steps}
     assert runs["total"].tags["loopml.worker"].startswith("process")
