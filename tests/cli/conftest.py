@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+import loopml
+from tests.pipelines._project import CodeProject, forget_modules_under
 
 
 @dataclass
@@ -102,3 +107,54 @@ def track() -> Track:
         return run_id
 
     return make
+
+
+# -- a project with a pipeline file (``loopml run``, ``agent``, ``triggers``) ----------------
+FLOW = """
+import pandas as pd
+
+import loopml
+
+
+@loopml.step
+def load(rows: int) -> pd.DataFrame:
+    return pd.DataFrame({"x": list(range(rows))})
+
+
+@loopml.step
+def total(data: pd.DataFrame, scale: float = 1.0) -> float:
+    return float(data["x"].sum()) * scale
+
+
+@loopml.pipeline
+def flow(rows: int = 3, scale: float = 1.0, label: str = "x"):
+    return total(load(rows), scale=scale)
+"""
+
+
+@pytest.fixture
+def code(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CodeProject]:
+    """An initialised project whose Python files the test writes (forgotten afterwards)."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    loopml.init(project)
+    yield CodeProject(project)
+    forget_modules_under(project)
+
+
+@pytest.fixture
+def flow(code: CodeProject) -> CodeProject:
+    code.write("flow.py", FLOW)
+    return code
+
+
+def one_line_error(result: Result, *words: str) -> str:
+    assert result.code == 1, result
+    assert "Traceback" not in result.err + result.out
+    assert "internal error" not in result.err
+    assert len(result.err_lines) == 1, result.err
+    line = result.err_lines[0]
+    assert line.startswith("error: "), line
+    for word in words:
+        assert word in line, (word, line)
+    return line

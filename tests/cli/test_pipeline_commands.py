@@ -3,38 +3,13 @@
 from __future__ import annotations
 
 import re
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
 import loopml
-from tests.cli.conftest import Cli, Result
-from tests.pipelines._project import CodeProject, forget_modules_under
-
-FLOW = """
-import pandas as pd
-
-import loopml
-
-
-@loopml.step
-def load(rows: int) -> pd.DataFrame:
-    return pd.DataFrame({"x": list(range(rows))})
-
-
-@loopml.step
-def total(data: pd.DataFrame, scale: float = 1.0) -> float:
-    return float(data["x"].sum()) * scale
-
-
-@loopml.pipeline
-def flow(rows: int = 3, scale: float = 1.0, label: str = "x"):
-    return total(load(rows), scale=scale)
-"""
+from tests.cli.conftest import FLOW, Cli, CodeProject, one_line_error
 
 SECOND = """
 
@@ -66,34 +41,6 @@ def finish(value: int) -> int:
 def repairable(rows: int = 3):
     return finish(fragile(base(rows)))
 """
-
-
-@pytest.fixture
-def code(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CodeProject]:
-    """An initialised project whose Python files the test writes (forgotten afterwards)."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.setattr(sys, "dont_write_bytecode", True)
-    loopml.init(project)
-    yield CodeProject(project)
-    forget_modules_under(project)
-
-
-@pytest.fixture
-def flow(code: CodeProject) -> CodeProject:
-    code.write("flow.py", FLOW)
-    return code
-
-
-def one_line_error(result: Result, *words: str) -> str:
-    assert result.code == 1, result
-    assert "Traceback" not in result.err + result.out
-    assert "internal error" not in result.err
-    assert len(result.err_lines) == 1, result.err
-    line = result.err_lines[0]
-    assert line.startswith("error: "), line
-    for word in words:
-        assert word in line, (word, line)
-    return line
 
 
 def step_lines(out: str) -> dict[str, str]:

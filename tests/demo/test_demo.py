@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import loopml
 from loopml.demo import fraud_transactions, run_demo
-from loopml.demo._run import EXPERIMENT, pick_folder
+from loopml.demo._run import EXPERIMENT, DemoResult, pick_folder
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoResult, list[str]]]:
+    """One run of the whole demo (3,000 rows), shared by the tests that read what it did."""
+    from tests.conftest import _reset_loopml_state
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("LOOPML_URI", "LOOPML_ARTIFACTS", "LOOPML_DEBUG"):
+            patch.delenv(name, raising=False)
+        folder = tmp_path_factory.mktemp("demo")
+        patch.chdir(folder)
+        lines: list[str] = []
+        yield run_demo(folder / "ws", rows=3000, report=lines.append), lines
+    _reset_loopml_state()
 
 
 def test_the_dataset_is_deterministic_and_has_rare_fraud() -> None:
@@ -26,19 +43,19 @@ def test_a_shift_moves_the_feature_distributions() -> None:
     assert shifted["is_foreign"].mean() > base["is_foreign"].mean()
 
 
-def test_the_demo_tracks_real_models_and_finds_the_best(project: Path) -> None:
-    lines: list[str] = []
-    result = run_demo(project / "ws", rows=3000, report=lines.append)
-    assert result.workspace == project / "ws"
-    assert (project / "ws" / ".loopml" / "loopml.db").is_file()
+def test_the_demo_tracks_real_models_and_finds_the_best(demo: tuple[DemoResult, list[str]]) -> None:
+    result, lines = demo
+    ws = result.workspace
+    assert (ws / ".loopml" / "loopml.db").is_file()
     assert len(result.run_ids) == 3  # one evaluation run per candidate model
-    frame = loopml.runs(experiment=EXPERIMENT, path=project / "ws")
+    frame = loopml.runs(experiment=EXPERIMENT, path=ws)
     assert set(result.run_ids) <= set(frame["run_id"])
     assert (frame["status"] == "finished").all()
-    assert frame["metrics.roc_auc"].max() == result.best_auc
+    first_training = frame[frame["params.dataset"] == "transactions/1"]
+    assert first_training["metrics.roc_auc"].max() == result.best_auc
     assert result.best_auc > 0.75  # a real model learned something real
-    best = loopml.get_run(result.best_run_id, path=project / "ws")
-    dataset = loopml.datasets.get("transactions", 1, path=project / "ws")
+    best = loopml.get_run(result.best_run_id, path=ws)
+    dataset = loopml.datasets.get("transactions", 1, path=ws)
     assert result.dataset == "transactions/1"
     assert best.params["dataset"] == "transactions/1"
     assert best.tags["loopml.dataset.id"] == dataset.id
@@ -47,9 +64,11 @@ def test_the_demo_tracks_real_models_and_finds_the_best(project: Path) -> None:
     assert any(line.startswith("best") for line in lines)
 
 
-def test_the_demo_trains_through_a_pipeline_whose_second_run_is_cached(project: Path) -> None:
-    result = run_demo(project / "ws", rows=3000, report=lambda _: None)
-    ws = project / "ws"
+def test_the_demo_trains_through_a_pipeline_whose_second_run_is_cached(
+    demo: tuple[DemoResult, list[str]],
+) -> None:
+    result, _ = demo
+    ws = result.workspace
     pipeline_run = loopml.get_run(result.pipeline_run_id, path=ws)
     assert pipeline_run.tags["loopml.kind"] == "pipeline"
     assert pipeline_run.status == "finished"
@@ -62,17 +81,18 @@ def test_the_demo_trains_through_a_pipeline_whose_second_run_is_cached(project: 
     assert result.cached_steps == 8  # the second run executed nothing
 
 
-def test_the_demo_validates_its_data_and_reports_drift_of_a_shifted_batch(project: Path) -> None:
-    lines: list[str] = []
-    result = run_demo(project / "ws", rows=3000, report=lines.append)
-    ws = project / "ws"
+def test_the_demo_validates_its_data_and_reports_drift_of_a_shifted_batch(
+    demo: tuple[DemoResult, list[str]],
+) -> None:
+    result, lines = demo
+    ws = result.workspace
     # The schema was inferred from version 1, saved (versioned, and as YAML) and holds.
     assert result.schema_file is not None and result.schema_file.is_file()
     assert loopml.datasets.schema("transactions", path=ws).column("is_fraud").role == "target"
     assert result.validation_errors == 0
     # The shifted batch is version 2, checked against the schema and tested for drift.
-    batch = loopml.datasets.get("transactions", path=ws)
-    assert batch.version == 2 and batch.rows == 1000
+    batch = loopml.datasets.get("transactions", 2, path=ws)
+    assert batch.rows == 1000
     assert result.drift_report is not None and result.drift_report.is_file()
     html = result.drift_report.read_text()
     assert "<html" in html and "http://" not in html and "https://" not in html
@@ -81,6 +101,39 @@ def test_the_demo_validates_its_data_and_reports_drift_of_a_shifted_batch(projec
     assert any(line.startswith("drift") for line in lines)
     monitoring = loopml.runs(experiment=f"{EXPERIMENT}-monitoring", path=ws)
     assert monitoring["metrics.share_drifted"].iloc[0] > 0
+
+
+def test_a_file_dropped_into_incoming_while_the_agent_runs_retrains_on_the_new_data(
+    demo: tuple[DemoResult, list[str]],
+) -> None:
+    result, lines = demo
+    ws = result.workspace
+    store = loopml.workspace(ws).store
+    [firing] = store.list_firings("fraud_retraining")
+    assert firing.kind == "new_data" and firing.state == "done" and firing.attempts == 1
+    assert firing.payload["file"].endswith("labelled-batch-0001.csv")
+    assert firing.run_id == result.retrain_run_id
+    run = loopml.get_run(result.retrain_run_id, path=ws)
+    assert run.status == "finished" and run.tags["loopml.kind"] == "pipeline"
+    assert run.tags["loopml.pipeline.target"] == "loopml.demo._pipeline:fraud_retraining"
+    # The batch the agent registered, appended to the training data: transactions v3.
+    incoming = loopml.datasets.get("fraud_retraining.incoming", 1, path=ws)
+    assert incoming.rows == 1000
+    assert result.retrain_dataset == "transactions/3"
+    combined = loopml.datasets.get("transactions", 3, path=ws)
+    assert combined.rows == 3000 + 1000
+    assert {(name, version) for name, version, _ in combined.parents} == {
+        ("transactions", 1),
+        ("fraud_retraining.incoming", 1),
+    }
+    retrained = loopml.search_runs(
+        EXPERIMENT, filter=f"tags.loopml.pipeline_run = '{run.id}'", path=ws
+    )
+    assert len(retrained) == 8 and all(r.status == "finished" for r in retrained)
+    assert 0.75 < result.retrain_best_auc <= 1.0
+    # The agent was stopped cleanly after its run.
+    assert (ws / "agent.log").read_text().rstrip().endswith("agent: stopped")
+    assert any(line.startswith("retrain") for line in lines)
 
 
 def test_the_demo_names_a_fresh_folder_each_time(project: Path) -> None:

@@ -59,6 +59,7 @@ def _register() -> None:
         init,
         pipelines,
         runs,
+        triggers,
     )
 
     app.command("init")(init.init)
@@ -75,6 +76,7 @@ def _register() -> None:
     app.add_typer(export.app, name="export")
     app.command("reproduce")(pipelines.reproduce)
     app.command("agent")(pipelines.agent)
+    app.add_typer(triggers.app, name="triggers")
 
 
 _register()

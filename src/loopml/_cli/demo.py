@@ -53,6 +53,8 @@ def demo(
             "drift between versions",
         ),
         (f"open {result.drift_report}", "the drift report of the shifted batch"),
+        ("loopml triggers list", "what the agent fired, and the run it started"),
+        ("cat agent.log", "what the agent printed while it watched incoming/"),
         ("loopml doctor", "check the set-up"),
     ):
         out.print(f"  [bold cyan]{escape(command)}[/]\n      {why}")

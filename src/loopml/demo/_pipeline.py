@@ -1,8 +1,12 @@
-"""The demo's training as a pipeline: ingest -> check -> train (x3) -> evaluate (x3).
+"""The demo's training as pipelines: ingest -> check -> train (x3) -> evaluate (x3).
 
 Each step is a plain function; the pipeline wires them, and a second run with the same
 parameters is served from the step cache. ``workspace`` is a parameter because the demo runs
 in a folder of its own: the steps register and read dataset versions there.
+
+``fraud_retraining`` is the same training started by new data: it watches ``incoming/*.csv``
+(relative to where ``loopml agent`` runs), and a labelled batch dropped there is appended to
+the training data before the same check, train and evaluate steps run on it.
 """
 
 from __future__ import annotations
@@ -135,12 +139,61 @@ def evaluate(
     return metrics
 
 
-@pipeline(experiment=EXPERIMENT)
-def fraud_training(rows: int = 20_000, seed: int = 7, workspace: str = ".") -> Any:
-    """Ingest and check the data, then train and evaluate every candidate."""
-    dataset = check(ingest(rows, seed, workspace))
+@step
+def combine(dataset: str, base: str, workspace: str) -> DatasetVersion:
+    """Append the new labelled batch ``dataset`` to the training data ``base``.
+
+    Both are ``name/version`` references; the result is the next version of ``base``'s
+    dataset, with both as its parents.
+    """
+    import pandas as pd
+
+    import loopml
+    from loopml._errors import InvalidInputError
+
+    new = loopml.datasets.resolve(dataset, path=workspace) if dataset else None
+    old = loopml.datasets.resolve(base, path=workspace)
+    if new is None or old is None:
+        missing = dataset if new is None else base
+        raise InvalidInputError(
+            f"dataset {missing!r} is not registered; pass dataset=NAME/VERSION of the new batch "
+            "(the agent does this for a file dropped into incoming/)"
+        )
+    names = [name for name, _ in old.columns]
+    absent = sorted(set(names) - {name for name, _ in new.columns})
+    if absent:
+        raise InvalidInputError(
+            f"the new batch {dataset} lacks the columns {absent} of {base}; "
+            "a training batch needs every feature and the label"
+        )
+    frame = pd.concat([old.to_pandas(), new.to_pandas()[names]], ignore_index=True)
+    return loopml.datasets.register(
+        frame,
+        old.name,
+        roles=old.roles,
+        parents=[(old, "appended"), (new, "appended")],
+        description=f"{base} with the batch {dataset} appended",
+        path=workspace,
+    )
+
+
+def _train_all(dataset: Any, seed: int) -> dict[str, Any]:
     scores = {}
     for name, spec in CANDIDATES:
         model = train(dataset, spec, seed)
         scores[name] = evaluate(model, dataset, name, spec, seed)
     return scores
+
+
+@pipeline(experiment=EXPERIMENT)
+def fraud_training(rows: int = 20_000, seed: int = 7, workspace: str = ".") -> Any:
+    """Ingest and check the data, then train and evaluate every candidate."""
+    return _train_all(check(ingest(rows, seed, workspace)), seed)
+
+
+@pipeline(experiment=EXPERIMENT, on_new_data="incoming/*.csv")
+def fraud_retraining(
+    dataset: str = "", base: str = "transactions/1", seed: int = 7, workspace: str = "."
+) -> Any:
+    """Retrain on the training data plus a new labelled batch (started by ``loopml agent``)."""
+    return _train_all(check(combine(dataset, base, workspace)), seed)

@@ -5,13 +5,20 @@ ingest the generated data as a dataset version with its profile, infer and save 
 validate the data, train three real scikit-learn models, evaluate each as a tracked run); run
 it again to show every step served from the cache; query the runs to pick the best model;
 then take a later, shifted batch of production data, validate it against the schema and test
-it for drift against the training data (HTML report, logged to a monitoring run). Each later
-phase adds its step here.
+it for drift against the training data (HTML report, logged to a monitoring run); finally start
+``loopml agent`` and drop the labelled batch into the watched folder ``incoming/``: the agent
+registers the file and retrains on the training data plus the batch
+(:func:`loopml.demo._pipeline.fraud_retraining`). Each later phase adds its step here.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +43,11 @@ class DemoResult:
     drifted_columns: list[str] = field(default_factory=list)
     pipeline_run_id: str = ""
     cached_steps: int = 0
+    dropped_file: Path | None = None
+    firing_id: int | None = None
+    retrain_run_id: str = ""
+    retrain_dataset: str = ""
+    retrain_best_auc: float = 0.0
 
 
 def pick_folder(base: Path) -> Path:
@@ -112,7 +124,9 @@ def run_demo(
     result.best_run_id = best.id
     result.best_auc = best.metrics["roc_auc"]
     report(f"best       {best.params.get('candidate')}  roc_auc {result.best_auc:.4f}")
-    _monitor_batch(dataset, folder, result, report, rows=max(rows // 4, 1000), seed=seed)
+    batch_rows = max(rows // 4, 1000)
+    _monitor_batch(dataset, folder, result, report, rows=batch_rows, seed=seed)
+    _retrain_on_a_dropped_file(folder, result, report, rows=batch_rows, seed=seed)
     return result
 
 
@@ -174,3 +188,98 @@ def _monitor_batch(
         f"(share {drift.share_drifted:.2f}, threshold {drift.drift_share}) {shown}"
     )
     report(f"report     {result.drift_report}")
+
+
+AGENT_TIMEOUT = 300.0
+
+
+def _retrain_on_a_dropped_file(
+    folder: Path,
+    result: DemoResult,
+    report: Callable[[str], None],
+    *,
+    rows: int,
+    seed: int,
+) -> None:
+    """Start ``loopml agent``, drop the labelled batch into ``incoming/``, wait for the retrain."""
+    import loopml
+    from loopml._errors import LoopmlError
+    from loopml._workspace import workspace
+    from loopml.demo._data import fraud_transactions
+
+    target = "loopml.demo._pipeline:fraud_retraining"
+    incoming = folder / "incoming"
+    incoming.mkdir(exist_ok=True)
+    log_file = folder / "agent.log"
+    with log_file.open("wb") as log:
+        agent = subprocess.Popen(
+            [sys.executable, "-m", "loopml", "agent", target, "--poll", "0.5"],
+            cwd=folder,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+        )
+    report(f"agent      loopml agent {target} (pid {agent.pid}), watching incoming/*.csv")
+    try:
+        # The labels of the shifted batch arrive as a file: written aside, then moved in.
+        frame = fraud_transactions(rows, seed=seed + 1, shift=0.6)
+        frame["transaction_id"] += loopml.datasets.get("transactions", 1, path=folder).rows
+        dropped = incoming / "labelled-batch-0001.csv"
+        partial = incoming / ".labelled-batch-0001.csv.part"
+        frame.to_csv(partial, index=False)
+        partial.rename(dropped)
+        result.dropped_file = dropped
+        report(f"drop       {dropped.relative_to(folder)}: {rows:,} labelled transactions")
+        store = workspace(folder).store
+        started = time.monotonic()
+        firing = None
+        while time.monotonic() - started < AGENT_TIMEOUT:
+            firings = store.list_firings(trigger="fraud_retraining", limit=1)
+            if firings and firings[0].state in ("done", "failed", "skipped"):
+                firing = firings[0]
+                break
+            if agent.poll() is not None:
+                break
+            time.sleep(0.2)
+        if firing is None:
+            tail = log_file.read_text(errors="replace")[-2000:]
+            raise LoopmlError(
+                f"the agent did not finish the retraining within {AGENT_TIMEOUT:.0f} s "
+                f"(agent exit code {agent.poll()}); its log {log_file} ends with:\n{tail}"
+            )
+    finally:
+        if agent.poll() is None:
+            agent.send_signal(signal.SIGTERM)
+            try:
+                agent.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                agent.kill()
+                agent.wait()
+    result.firing_id = firing.id
+    report(f"fired      firing {firing.id}: {firing.reason}")
+    if firing.state != "done" or firing.run_id is None:
+        raise LoopmlError(
+            f"the retraining started by the agent ended {firing.state}: {firing.error}; "
+            f"see {log_file}"
+        )
+    run = loopml.get_run(firing.run_id, path=folder)
+    result.retrain_run_id = run.id
+    evaluations = loopml.search_runs(
+        EXPERIMENT,
+        filter=(
+            f"status = 'finished' and metrics.roc_auc > 0 and tags.loopml.pipeline_run = '{run.id}'"
+        ),
+        order_by="metrics.roc_auc desc",
+        path=folder,
+    )
+    best = evaluations[0]
+    result.retrain_dataset = best.params.get("dataset", "")
+    result.retrain_best_auc = best.metrics["roc_auc"]
+    report(
+        f"retrain    the agent ran {run.name} (run {run.id[:8]}, {run.status}, "
+        f"{run.duration or 0:.1f} s) on {result.retrain_dataset}: the training data plus the batch"
+    )
+    report(
+        f"retrained  best {best.params.get('candidate')}  roc_auc {result.retrain_best_auc:.4f}"
+        f"  (agent log: {log_file.name})"
+    )

@@ -498,8 +498,10 @@ def pipeline(
         check_schedule(schedule)
 
     def make(function: Callable[..., Any]) -> Pipeline:
+        from loopml.store._records import check_trigger_name
+
         options = PipelineOptions(
-            name=str(name or getattr(function, "__name__", "pipeline")),
+            name=check_trigger_name(str(name or getattr(function, "__name__", "pipeline"))),
             cache=cache,
             experiment=experiment,
             schedule=schedule,

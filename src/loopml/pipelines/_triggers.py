@@ -66,26 +66,28 @@ def fire(
     payload: dict[str, Any] | None = None,
     *,
     dedupe_key: str | None = None,
+    kind: str = "event",
     path: Any = None,
 ) -> int | None:
     """Ask for pipeline ``name`` to run; an agent picks it up. Returns the firing id.
 
     ``dedupe_key`` makes repeated calls with the same key fire once (default: a hash of
-    ``reason`` and ``payload``); None is returned when that key already fired.
+    ``reason`` and ``payload``); None is returned when that key already fired. ``kind`` is
+    ``event`` (fired by code: drift, performance) or ``manual`` (by a person).
     """
     from loopml._workspace import workspace
 
     payload = dict(payload or {})
+    if kind not in ("event", "manual"):
+        raise InvalidInputError(f"kind={kind!r}: a fired trigger is 'event' or 'manual'")
     key = (
         dedupe_key
-        or "event:"
+        or f"{kind}:"
         + hashlib.sha256(
             json.dumps([reason, payload], sort_keys=True, default=str).encode()
         ).hexdigest()
     )
-    firing = workspace(path, create=True).store.add_firing(
-        name, name, "event", key, reason, payload
-    )
+    firing = workspace(path, create=True).store.add_firing(name, name, kind, key, reason, payload)
     return firing.id if firing is not None else None
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from loopml._errors import InvalidInputError
 
 RunStatus = Literal["running", "finished", "failed", "killed"]
 RUN_STATUSES: tuple[str, ...] = ("running", "finished", "failed", "killed")
@@ -220,6 +223,20 @@ class CacheEntry:
     created_at: int
     hits: int
     last_hit_at: int | None
+
+
+#: A trigger is named after its pipeline: letters, digits, ``_``, ``.`` and ``-``.
+TRIGGER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,255}")
+
+
+def check_trigger_name(trigger: object) -> str:
+    """``trigger`` if it can name a pipeline (and its trigger); a clear error otherwise."""
+    if not isinstance(trigger, str) or not TRIGGER_NAME.fullmatch(trigger):
+        raise InvalidInputError(
+            f"pipeline (trigger) name {trigger!r} is not allowed: use 1 to 256 letters, digits, "
+            "'_', '.' and '-', e.g. 'retrain_on_new_data'"
+        )
+    return trigger
 
 
 FIRING_KINDS: tuple[str, ...] = ("schedule", "new_data", "manual", "event")

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select, update
 
 from loopml._errors import ConflictError, InvalidInputError, NotFoundError
-from loopml.store._records import FIRING_KINDS, FIRING_STATES, Firing
+from loopml.store._records import FIRING_KINDS, FIRING_STATES, Firing, check_trigger_name
 from loopml.store._sql_datasets import _now_ms
 from loopml.store._sql_pipelines import _check_text, _shown
 from loopml.store._tables import (
@@ -40,8 +40,7 @@ FINAL_STATES = ("done", "failed", "skipped")
 UPDATE_STATES = ("started", *FINAL_STATES)
 
 
-def _check_trigger(trigger: object) -> str:
-    return _check_text(trigger, "trigger name", MAX_NAME_LENGTH, "retrain_on_new_data")
+_check_trigger = check_trigger_name
 
 
 def _check_state(state: object, allowed: Sequence[str] = FIRING_STATES) -> str:
