@@ -140,6 +140,77 @@ def test_the_migrated_sqlite_schema_matches_the_table_definitions(sqlite_uri: st
     assert _schema_differences(sqlite_uri) == []
 
 
+def _alembic_built(tmp_path: Path) -> str:
+    """A SQLite file migrated to head by Alembic itself (never the dump)."""
+    uri = f"sqlite:///{tmp_path / 'alembic.db'}"
+    engine = create_engine(uri)
+    try:
+        _migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    return uri
+
+
+def test_the_sqlite_head_dump_is_what_the_migrations_build(tmp_path: Path) -> None:
+    dumped = _migrate.dump_sqlite_schema(_alembic_built(tmp_path))
+    assert _migrate.SQLITE_HEAD.read_text() == dumped, (
+        "migrations/sqlite_head.sql is stale: run `python -m loopml.store._migrate`"
+    )
+
+
+def test_a_new_sqlite_store_gets_the_migrations_schema_without_loading_alembic(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    uri = f"sqlite:///{tmp_path / 'fast.db'}"
+    code = (
+        "import sys; from loopml.store import open_store; s = open_store(sys.argv[1]); "
+        "s.create_run('exp'); s.close(); print('alembic' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, uri], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
+    fast = _migrate.dump_sqlite_schema(uri)
+    assert fast == _migrate.dump_sqlite_schema(_alembic_built(tmp_path))
+    assert _schema_differences(uri) == []
+
+
+def test_a_stale_sqlite_dump_is_ignored_and_alembic_builds_the_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stale = tmp_path / "stale.sql"
+    stale.write_text("-- The SQLite schema at revision 0001, as ...\nCREATE TABLE nope (x);\n")
+    monkeypatch.setattr(_migrate, "SQLITE_HEAD", stale)
+    uri = f"sqlite:///{tmp_path / 'fresh.db'}"
+    open_store(uri).close()
+    assert "nope" not in _table_names(uri)
+    assert _revision(uri) == _migrate.HEAD_REVISION
+    assert _schema_differences(uri) == []
+
+
+def test_processes_creating_the_same_new_sqlite_store_at_once_all_succeed(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    uri = f"sqlite:///{tmp_path / 'race.db'}"
+    code = (
+        "import sys; from loopml.store import open_store; s = open_store(sys.argv[1]); "
+        "s.create_run('exp'); s.close()"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, uri]) for _ in range(4)]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
+    store = open_store(uri)
+    try:
+        assert store.count_runs() == 4
+    finally:
+        store.close()
+
+
 def test_a_sqlite_store_from_a_newer_loopml_is_refused(sqlite_uri: str) -> None:
     open_store(sqlite_uri).close()
     _stamp(sqlite_uri, "9999")

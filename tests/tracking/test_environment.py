@@ -121,3 +121,34 @@ def test_the_changes_hash_covers_the_diff_bytes(repo: Path) -> None:
     ).stdout
     assert state.changes_sha256 == hashlib.sha256(diff).hexdigest()
     assert state.diff == diff
+
+
+def test_the_recorded_packages_are_the_installed_distributions() -> None:
+    from importlib.metadata import distributions
+
+    from loopml.tracking._capture import requirements_txt
+
+    def normal(pin: str) -> str:
+        return pin.lower().replace("_", "-")
+
+    recorded = {normal(line) for line in requirements_txt().decode().split()}
+    installed = {normal(f"{d.name}=={d.version}") for d in distributions() if d.name}
+    assert recorded == installed
+
+
+@pytest.mark.parametrize(
+    ("folder", "pin"),
+    [
+        ("scikit_learn-1.7.2.dist-info", "scikit-learn==1.7.2"),
+        ("PyYAML-6.0.3.dist-info", "PyYAML==6.0.3"),
+        ("zope.interface-7.0.dist-info", "zope.interface==7.0"),
+        ("six-1.16.0-py3.11.egg-info", "six==1.16.0"),
+        ("__editable___loopml_0_1_0_finder.py", None),
+        ("numpy", None),
+        ("broken.dist-info", None),
+    ],
+)
+def test_a_pin_is_read_from_a_distribution_folder_name(folder: str, pin: str | None) -> None:
+    from loopml.tracking._capture import _pin
+
+    assert _pin(folder) == pin

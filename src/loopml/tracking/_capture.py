@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import os
 import platform
 import shlex
 import subprocess
@@ -73,15 +74,37 @@ def git_state(cwd: Path) -> GitState:
 
 @cache
 def requirements_txt() -> bytes:
-    """Installed distributions as ``name==version`` lines, sorted (pip freeze style)."""
-    from importlib.metadata import distributions
+    """Installed distributions as ``name==version`` lines, sorted (pip freeze style).
 
+    Read from the names of the ``*.dist-info`` and ``*.egg-info`` folders on ``sys.path``
+    (``name-version.dist-info``, as the wheel spec writes them): about 1 ms, where parsing
+    every distribution's METADATA file with :mod:`importlib.metadata` takes 40-100 ms, paid
+    by every new process that starts a run. Names are shown with ``-`` for ``_``.
+    """
     pins = set()
-    for dist in distributions():
-        name = dist.name
-        if name:
-            pins.add(f"{name}=={dist.version}")
+    for entry in sys.path:
+        try:
+            children = os.scandir(entry or ".")
+        except OSError:  # a zip file, a missing folder
+            continue
+        with children:
+            for child in children:
+                pin = _pin(child.name)
+                if pin is not None:
+                    pins.add(pin)
     return ("\n".join(sorted(pins, key=str.lower)) + "\n").encode()
+
+
+def _pin(folder: str) -> str | None:
+    """``name==version`` from ``name-version.dist-info`` (or ``.egg-info``), else None."""
+    stem, dot, suffix = folder.rpartition(".")
+    if not dot or suffix not in ("dist-info", "egg-info"):
+        return None
+    name, dash, rest = stem.partition("-")
+    version = rest.split("-", 1)[0]  # egg-info may add -pyX.Y
+    if not (dash and name and version):
+        return None
+    return f"{name.replace('_', '-')}=={version}"
 
 
 def _user() -> str:
