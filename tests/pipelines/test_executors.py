@@ -66,8 +66,45 @@ FLOW = textwrap.dedent(
     @loopml.pipeline
     def too_big(n: int = 1):
         return greedy(n)
+
+
+    @loopml.step
+    def scored(n: int) -> int:
+        loopml.log_metric("loss", 0.5, step=1)
+        loopml.log_metric("loss", 0.25, step=2)
+        loopml.log_metrics({"auc": 0.9})
+        loopml.log_params({"layers": 3})
+        loopml.set_tag("stage", "train")
+        loopml.log_artifact(b"hello", name="notes.txt")
+        assert loopml.active_run().name == "scored"
+        return n
+
+
+    @loopml.pipeline
+    def logging(n: int = 2):
+        return scored(n)
+
+
+    @loopml.step
+    def relog(n: int) -> int:
+        loopml.log_param("n", 5)  # the step's own parameter n is 1
+        return n
+
+
+    @loopml.pipeline
+    def conflicting(n: int = 1):
+        return relog(n)
     """
 )
+
+
+def _check_logged_on_the_step_run(executor: str) -> None:
+    result = load_pipeline("flow.py:logging").run(executor=executor, cache=False)
+    run = loopml.get_run(result.steps["scored"].run_id)
+    assert run.metrics == {"loss": 0.25, "auc": 0.9}
+    assert [p.value for p in loopml.metric_history(run.id, "loss")] == [0.5, 0.25]
+    assert run.params["layers"] == "3" and run.tags["stage"] == "train"
+    assert loopml.load_artifact(run.id, "notes.txt") == b"hello"
 
 
 @pytest.fixture
@@ -121,6 +158,20 @@ def test_a_step_killed_by_a_signal_fails_with_the_signal_named(flow: Path) -> No
     assert "killed by signal SIGKILL" in (steps[0].error or "")
 
 
+def test_what_a_step_logs_in_a_child_process_goes_to_its_run(flow: Path) -> None:
+    _check_logged_on_the_step_run("process")
+
+
+def test_a_param_a_step_logs_against_its_own_parameter_fails_the_step(flow: Path) -> None:
+    with pytest.raises(StepFailedError) as failed:
+        load_pipeline("flow.py:conflicting").run(executor="process")
+    [run] = loopml.search_runs(
+        "conflicting", filter=f"tags.loopml.pipeline_run = '{failed.value.run_id}'"
+    )
+    assert run.name == "relog" and run.status == "failed"
+    assert "params are fixed once logged" in (run.error or "")
+
+
 def test_an_unknown_executor_is_refused(flow: Path) -> None:
     fan = load_pipeline(f"{flow}:fan")
     with pytest.raises(loopml.InvalidInputError, match="executor must be one of"):
@@ -140,6 +191,7 @@ def test_the_ray_executor_runs_steps_as_tasks_with_the_same_results(flow: Path) 
         assert all(s.tags.get("loopml.worker", "").startswith("ray") for s in steps)
         again = fan.run(n=10)  # cached from the Ray run
         assert len(again.cached_steps) == 4
+        _check_logged_on_the_step_run("ray")
         too_big = load_pipeline(f"{flow}:too_big")
         with pytest.raises(loopml.InvalidInputError, match="asks for 64 CPUs"):
             too_big.run(executor="ray")

@@ -69,10 +69,11 @@ def _open(
     params, inputs = _inputs_of(ws, node, values, results)
     key = cache_key(node, params, inputs)
     cacheable = use_cache and options.cache and options.deterministic
+    param_texts = {k: _param_text(v) for k, v in params.items()}
     run = start_run(
         name=node.id,
         tags=step_tags(node, key, pipeline_run),
-        params={k: _param_text(v) for k, v in params.items()},
+        params=param_texts,
         parent=pipeline_run,
         nested=False,
         path=path,
@@ -92,6 +93,13 @@ def _open(
         "params": params,
         "artifacts": ws.settings.artifacts_uri,
         "store": ws.settings.store_uri,
+        "run": {
+            "id": run.id,
+            "name": run.name,
+            "experiment": run.experiment,
+            "parent": pipeline_run,
+            "params": param_texts,
+        },
         "sys_path": [str(Path.cwd()), *[p for p in sys.path if p and Path(p).is_dir()][:20]],
     }
     return _Open(node, run, key, in_edges, payload, started)
@@ -104,6 +112,9 @@ def _close(ws: Workspace, opened: _Open, outcome: dict[str, Any]) -> StepResult:
             run.log_artifact(outcome[name].encode(), name=f"loopml/{name}.txt")
     for n, text in enumerate(outcome.get("tracebacks", []), start=1):
         run.log_artifact(text.encode(), name=f"loopml/traceback-{n}.txt")
+    problem = _apply_logged(ws, run.id, outcome.get("logged") or {})
+    if problem is not None:
+        outcome = {**outcome, "ok": False, "tracebacks": [*outcome.get("tracebacks", []), problem]}
     attempts = int(outcome.get("attempts", 0))
     run.set_tag("loopml.attempts", attempts)
     if outcome.get("worker"):
@@ -119,6 +130,25 @@ def _close(ws: Workspace, opened: _Open, outcome: dict[str, Any]) -> StepResult:
         ws.store.put_cache_entry(opened.key, node.step.qualname, run.id)
     run.end("finished")
     return StepResult(node.id, "finished", run.id, seconds, attempts, outputs)
+
+
+def _apply_logged(ws: Workspace, run_id: str, logged: dict[str, Any]) -> str | None:
+    """Write what the step logged in its worker to its run; the problem, if that fails."""
+    from loopml._errors import LoopmlError
+    from loopml.store._records import MetricPoint
+
+    try:
+        if logged.get("params"):
+            ws.store.log_params(run_id, logged["params"])
+        if logged.get("tags"):
+            ws.store.set_tags(run_id, logged["tags"])
+        if logged.get("metrics"):
+            ws.store.log_metrics(run_id, [MetricPoint(*point) for point in logged["metrics"]])
+        for name, digest, size in logged.get("artifacts", []):
+            ws.store.add_artifact(run_id, name, digest, size)
+    except LoopmlError as exc:
+        return f"what the step logged could not be recorded: {exc}"
+    return None
 
 
 # -- child processes ---------------------------------------------------------------------------

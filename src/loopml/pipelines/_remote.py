@@ -9,6 +9,12 @@ A payload names the pipeline by *target* (``file.py:name`` or ``module:name``) a
 id, so the worker imports the user's project itself; the workspace is passed explicitly
 (``LOOPML_URI`` / ``LOOPML_ARTIFACTS`` of the driver), never discovered from a working folder.
 
+What the step logs with ``loopml.log_metric``, ``log_params``, ``set_tag`` or
+``log_artifact`` goes to its own run as in-process: the worker's active run is a
+:class:`_RecordingStore` stand-in for the step's run, the artifacts go to the artifact store at
+once, and the driver writes the recorded params, tags, metric points and artifact names to the
+step's run when the outcome comes back (so a worker on a cluster need not reach the store).
+
 ``python -m loopml.pipelines._remote PAYLOAD.json RESULT.json`` is the child process entry
 point; a child killed by a signal leaves no result file and the driver reports the signal.
 """
@@ -46,10 +52,15 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
     tracebacks: list[str] = []
     attempts = 0
     retries, delay = node.step.options.retries, node.step.options.retry_delay
+    recorder = _RecordingStore(payload.get("run", {}))
     while True:
         attempts += 1
         try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            with (
+                contextlib.redirect_stdout(out),
+                contextlib.redirect_stderr(err),
+                recorder.active(artifacts),
+            ):
                 returned = node.step.fn(**kwargs)
             outputs = _store_outputs(ws, node, returned)  # type: ignore[arg-type]
             return {
@@ -60,6 +71,7 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
                 "stderr": err.getvalue(),
                 "tracebacks": tracebacks,
                 "pid": os.getpid(),
+                "logged": recorder.logged(),
             }
         except Exception:
             tracebacks.append(traceback.format_exc())
@@ -72,8 +84,102 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
                     "stderr": err.getvalue(),
                     "tracebacks": tracebacks,
                     "pid": os.getpid(),
+                    "logged": recorder.logged(),
                 }
             time.sleep(delay * (2 ** (attempts - 1)))
+
+
+class _RecordingStore:
+    """The store of the step's run in a worker: keeps what the step logs, for the driver."""
+
+    def __init__(self, run: dict[str, Any]) -> None:
+        self.run = run
+        self.params: dict[str, str] = {}
+        self.fixed: dict[str, str] = dict(run.get("params", {}))
+        self.tags: dict[str, str] = {}
+        self.points: list[list[Any]] = []
+        self.artifacts: list[list[Any]] = []
+
+    @contextlib.contextmanager
+    def active(self, artifacts: Any) -> Any:
+        """The step's run is the active run while the step function runs."""
+        from loopml.store._records import Run
+        from loopml.tracking import _api
+        from loopml.tracking._active import ActiveRun
+
+        if not self.run.get("id"):
+            yield None
+            return
+        record = Run(
+            id=self.run["id"],
+            experiment=self.run.get("experiment", ""),
+            name=self.run.get("name"),
+            status="running",
+            start_time=0,
+            end_time=None,
+            parent_id=self.run.get("parent"),
+        )
+        active = ActiveRun(_RecordingWorkspace(artifacts, self), record)  # type: ignore[arg-type]
+        with _api._lock:
+            _api._stack.append(active)
+        try:
+            yield active
+        finally:
+            active.flush()
+            with _api._lock:
+                if active in _api._stack:
+                    _api._stack.remove(active)
+
+    # -- the part of the Store interface an ActiveRun uses ---------------------------------------
+    def log_params(self, run_id: str, rows: dict[str, str]) -> None:
+        from loopml._errors import ConflictError
+
+        for key, value in rows.items():
+            old = self.params.get(key, self.fixed.get(key))
+            if old is not None and old != value:
+                raise ConflictError(
+                    f"param {key!r} of run {run_id} is already {old!r} and cannot become "
+                    f"{value!r}: params are fixed once logged; log a metric or a tag for values "
+                    "that change, or start a new run"
+                )
+            self.params[key] = value
+
+    def set_tags(self, run_id: str, rows: dict[str, str]) -> None:
+        self.tags.update(rows)
+
+    def log_metrics(self, run_id: str, points: list[Any]) -> None:
+        self.points += [[p.key, p.value, p.step, p.timestamp] for p in points]
+
+    def add_artifact(self, run_id: str, name: str, digest: str, size: int) -> None:
+        self.artifacts.append([name, digest, size])
+
+    def get_run(self, run_id: str) -> Any:
+        from loopml._errors import InvalidInputError
+
+        raise InvalidInputError(
+            f"run {run_id} runs on another executor: its stored record can be read once the "
+            "step has finished (loopml.get_run), not from inside the step"
+        )
+
+    def end_run(self, *args: Any, **kwargs: Any) -> None:
+        from loopml._errors import InvalidInputError
+
+        raise InvalidInputError("a step's run ends when the step returns; do not end it yourself")
+
+    def logged(self) -> dict[str, Any]:
+        """What the step logged, as JSON: for ``_executors`` to write to the step's run."""
+        return {
+            "params": self.params,
+            "tags": self.tags,
+            "metrics": self.points,
+            "artifacts": self.artifacts,
+        }
+
+
+class _RecordingWorkspace:
+    def __init__(self, artifacts: Any, store: _RecordingStore) -> None:
+        self.artifacts = artifacts
+        self.store = store
 
 
 class _ArtifactsOnly:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import math
 import threading
 import time
@@ -43,12 +42,6 @@ from loopml.store._tables import (
     runs,
     tags,
 )
-
-# SQLAlchemy builds tens of thousands of long-lived objects when it is imported (about 140 ms).
-# Moving every object alive now into the permanent generation spares each later garbage
-# collection, and the one at interpreter exit (about 50 ms in a short process), from scanning
-# them again. The cost: cyclic garbage that already exists at this moment is never collected.
-gc.freeze()
 
 T = TypeVar("T")
 _CHUNK = 500
