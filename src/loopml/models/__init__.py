@@ -1,0 +1,1 @@
+"""Models: safe bundles, a registry with aliases and approvals, evaluation and gates."""
