@@ -43,6 +43,13 @@ TABLES = {
     "step_cache",
     # 0005
     "trigger_firings",
+    # 0006
+    "registered_models",
+    "model_versions",
+    "model_files",
+    "model_aliases",
+    "model_tags",
+    "model_events",
 }
 
 

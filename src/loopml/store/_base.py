@@ -20,6 +20,10 @@ from loopml.store._records import (
     Firing,
     LineageEdge,
     MetricPoint,
+    ModelEvent,
+    ModelFile,
+    ModelVersionRecord,
+    RegisteredModel,
     Run,
     RunEdge,
     RunLiveness,
@@ -333,6 +337,119 @@ class Store(ABC):
         self, trigger: str | None = None, state: str | None = None, limit: int = 100
     ) -> list[Firing]:
         """Firings (of one trigger, in one state), newest first, at most ``limit``."""
+
+    # -- the model registry -------------------------------------------------------------------
+    @abstractmethod
+    def create_model_version(
+        self,
+        name: str,
+        *,
+        bundle_digest: str,
+        flavor: str,
+        format: str,
+        trusted_types: Sequence[str],
+        signature: Mapping[str, object],
+        files: Sequence[ModelFile],
+        run_id: str | None = None,
+        dataset: tuple[str, int] | None = None,
+        description: str | None = None,
+        actor: str | None = None,
+    ) -> tuple[ModelVersionRecord, bool]:
+        """Register a bundle as the next version of ``name``; (version, created)."""
+
+    @abstractmethod
+    def get_model_version(self, name: str, version: int) -> ModelVersionRecord:
+        """One version (NotFoundError if the model or the version does not exist)."""
+
+    @abstractmethod
+    def find_model_version(self, bundle_digest: str) -> list[tuple[str, int]]:
+        """Every (name, version) whose bundle is ``bundle_digest``."""
+
+    @abstractmethod
+    def list_model_versions(self, name: str) -> list[ModelVersionRecord]:
+        """Every version of ``name``, newest first."""
+
+    @abstractmethod
+    def list_models(self) -> list[RegisteredModel]:
+        """Every registered model, by name."""
+
+    @abstractmethod
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        """One registered model with its aliases and tags."""
+
+    @abstractmethod
+    def resolve_alias(self, name: str, alias: str) -> int:
+        """The version ``name@alias`` points at."""
+
+    @abstractmethod
+    def set_model_alias(
+        self,
+        name: str,
+        alias: str,
+        version: int,
+        *,
+        expected: int | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> int:
+        """Point ``name@alias`` at ``version`` (compare-and-set on ``expected``)."""
+
+    @abstractmethod
+    def remove_model_alias(
+        self, name: str, alias: str, *, actor: str | None = None, reason: str | None = None
+    ) -> None:
+        """Remove an alias."""
+
+    @abstractmethod
+    def set_model_approval(
+        self, name: str, version: int, state: str, *, actor: str | None, reason: str | None
+    ) -> ModelVersionRecord:
+        """Set a version's approval state (pending, approved, rejected)."""
+
+    @abstractmethod
+    def record_model_verdict(
+        self,
+        name: str,
+        version: int,
+        blessed: bool,
+        verdict: Mapping[str, object],
+        *,
+        actor: str | None = None,
+    ) -> None:
+        """Store a gate's verdict on a version."""
+
+    @abstractmethod
+    def set_model_tags(
+        self,
+        name: str,
+        version: int | None,
+        values: Mapping[str, str],
+        *,
+        actor: str | None = None,
+    ) -> None:
+        """Set tags on a version, or on the registered model (``version`` None)."""
+
+    @abstractmethod
+    def set_model_description(
+        self, name: str, version: int | None, text: str, *, actor: str | None = None
+    ) -> None:
+        """Describe a version, or the registered model (``version`` None)."""
+
+    @abstractmethod
+    def delete_model_version(
+        self,
+        name: str,
+        version: int,
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+        drop_aliases: bool = False,
+    ) -> None:
+        """Mark a version deleted (refused while aliases point at it, unless dropped)."""
+
+    @abstractmethod
+    def model_history(self, name: str, limit: int = 1000) -> list[ModelEvent]:
+        """The registry's append-only history of ``name``, oldest first."""
 
     # -- housekeeping -------------------------------------------------------------------------
     @abstractmethod

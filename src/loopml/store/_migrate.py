@@ -22,8 +22,8 @@ from sqlalchemy import Connection, Engine, inspect, text
 from loopml._errors import MigrationRequiredError, StoreVersionError
 
 #: The newest revision in ``migrations/versions``; a test checks they agree.
-HEAD_REVISION = "0005"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+HEAD_REVISION = "0006"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_HEAD = MIGRATIONS_DIR / "sqlite_head.sql"

@@ -269,3 +269,85 @@ class Firing:
     run_id: str | None
     error: str | None
     fired_at: int
+
+
+APPROVAL_STATES: tuple[str, ...] = ("pending", "approved", "rejected")
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """One file of a model version's bundle: its name in the bundle and its blob."""
+
+    name: str
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ModelVersionRecord:
+    """A version of a registered model, as the registry stores it.
+
+    ``bundle_digest`` is the blob of its ``model.yaml``; ``files`` are the bundle's files.
+    ``trusted_types`` is what loading it may allow (decided when it was logged, never read from
+    the bundle). ``approval`` is one of :data:`APPROVAL_STATES`; ``blessed`` is the latest gate
+    verdict (None: never gated), ``verdict`` its details. Times are epoch ms.
+    """
+
+    name: str
+    version: int
+    bundle_digest: str
+    flavor: str
+    format: str
+    trusted_types: list[str]
+    signature: dict[str, Any]
+    files: list[ModelFile]
+    run_id: str | None
+    dataset: tuple[str, int] | None
+    status: str
+    approval: str
+    approval_by: str | None
+    approval_at: int | None
+    approval_reason: str | None
+    blessed: bool | None
+    verdict: dict[str, Any] | None
+    description: str | None
+    created_at: int
+    created_by: str | None
+    deleted_at: int | None
+    deleted_by: str | None
+    aliases: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def file(self, name: str) -> ModelFile:
+        for f in self.files:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A registered model: its versions' count, aliases (alias -> version) and tags."""
+
+    name: str
+    description: str | None
+    created_at: int
+    updated_at: int
+    latest_version: int | None
+    aliases: dict[str, int] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelEvent:
+    """One change in the registry's append-only history."""
+
+    id: int
+    model: str
+    version: int | None
+    kind: str
+    alias: str | None
+    actor: str | None
+    reason: str | None
+    payload: dict[str, Any]
+    at: int

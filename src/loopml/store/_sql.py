@@ -29,6 +29,7 @@ from loopml.store._base import Store
 from loopml.store._engine import make_engine, retrying
 from loopml.store._records import ArtifactRef, Experiment, MetricPoint, Run, RunLiveness
 from loopml.store._sql_datasets import DatasetsMixin
+from loopml.store._sql_models import ModelsMixin
 from loopml.store._sql_pipelines import PipelinesMixin
 from loopml.store._sql_schemas import SchemasMixin
 from loopml.store._sql_triggers import TriggersMixin
@@ -57,7 +58,7 @@ def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterable[Sequence[T]]:
         yield items[start : start + size]
 
 
-class SqlStore(DatasetsMixin, SchemasMixin, PipelinesMixin, TriggersMixin, Store):
+class SqlStore(DatasetsMixin, SchemasMixin, PipelinesMixin, TriggersMixin, ModelsMixin, Store):
     """Metadata store on SQLite or PostgreSQL through SQLAlchemy Core.
 
     SQLite schemas upgrade themselves on open; PostgreSQL ones are upgraded with

@@ -307,6 +307,111 @@ trigger_firings = Table(
     Index(None, "run_pk"),
 )
 
+# -- Models: the registry (revision 0006) -----------------------------------------------------
+MAX_MODEL_NAME_LENGTH = 128
+MAX_ALIAS_LENGTH = 64
+
+#: A registered model: a name under which versions are kept.
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(MAX_MODEL_NAME_LENGTH), nullable=False, unique=True),
+    Column("description", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+#: A model version: a content-addressed bundle (``bundle_digest`` is the manifest's blob) under a
+#: registered name. ``trusted_types`` (JSON list) is what loading may allow, decided by loopml
+#: when the version was logged and kept here, never read from the bundle. ``approval`` is
+#: pending | approved | rejected; ``blessed`` is the latest gate verdict (NULL: never gated).
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("model_pk", Integer, ForeignKey("registered_models.pk"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("bundle_digest", String(71), nullable=False),
+    Column("flavor", String(32), nullable=False),
+    Column("format", String(32), nullable=False),
+    Column("trusted_types", Text, nullable=False),  # JSON list of type paths
+    Column("signature", Text, nullable=False),  # JSON
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="SET NULL"), nullable=True),
+    Column(
+        "dataset_version_pk",
+        Integer,
+        ForeignKey("dataset_versions.pk", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    Column("status", String(16), nullable=False),  # ready | deleted
+    Column("approval", String(16), nullable=False),  # pending | approved | rejected
+    Column("approval_by", String(MAX_NAME_LENGTH), nullable=True),
+    Column("approval_at", BigInteger, nullable=True),
+    Column("approval_reason", Text, nullable=True),
+    Column("blessed", Integer, nullable=True),  # 1 | 0 | NULL
+    Column("verdict", Text, nullable=True),  # JSON: the latest gate verdict
+    Column("description", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", String(MAX_NAME_LENGTH), nullable=True),
+    Column("deleted_at", BigInteger, nullable=True),
+    Column("deleted_by", String(MAX_NAME_LENGTH), nullable=True),
+    UniqueConstraint("model_pk", "version"),
+    Index(None, "bundle_digest"),
+    Index(None, "run_pk"),
+)
+
+#: The files of a version's bundle (``model.yaml``, the model file, the input example, ...),
+#: each a blob; ``bundle_digest`` above is the digest of ``model.yaml``, which lists them all.
+model_files = Table(
+    "model_files",
+    metadata,
+    Column("version_pk", Integer, ForeignKey("model_versions.pk"), primary_key=True),
+    Column("name", String(MAX_NAME_LENGTH), primary_key=True),
+    Column("digest", String(71), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Index(None, "digest"),
+)
+
+#: An alias (champion, challenger, ...) points at one version of its model. ``revision`` counts
+#: its moves; a move names the version it expects the alias at (compare-and-set).
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("model_pk", Integer, ForeignKey("registered_models.pk"), primary_key=True),
+    Column("alias", String(MAX_ALIAS_LENGTH), primary_key=True),
+    Column("version_pk", Integer, ForeignKey("model_versions.pk"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("updated_by", String(MAX_NAME_LENGTH), nullable=True),
+)
+
+#: Tags of a model version (``version_pk``) or of the registered model (``version_pk`` = 0).
+model_tags = Table(
+    "model_tags",
+    metadata,
+    Column("model_pk", Integer, ForeignKey("registered_models.pk"), primary_key=True),
+    Column("version", Integer, primary_key=True),  # 0: the registered model itself
+    Column("key", String(MAX_KEY_LENGTH), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+#: The registry's history: every change, appended, never updated (triggers refuse it).
+model_events = Table(
+    "model_events",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("model_pk", Integer, ForeignKey("registered_models.pk"), nullable=False),
+    Column("version", Integer, nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("alias", String(MAX_ALIAS_LENGTH), nullable=True),
+    Column("actor", String(MAX_NAME_LENGTH), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("payload", Text, nullable=False),  # JSON object
+    Column("at", BigInteger, nullable=False),
+    Index(None, "model_pk", "pk"),
+)
+
 #: Every column that holds a blob digest; ``loopml gc`` deletes only blobs none of them names.
 #: A column may be nullable (``lineage.digest``): NULL names no blob.
 DIGEST_COLUMNS = [
@@ -315,4 +420,6 @@ DIGEST_COLUMNS = [
     schemas.c.digest,
     profiles.c.digest,
     lineage.c.digest,
+    model_versions.c.bundle_digest,
+    model_files.c.digest,
 ]
