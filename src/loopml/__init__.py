@@ -37,7 +37,7 @@ from loopml._errors import (
 from loopml._version import __version__
 
 if TYPE_CHECKING:
-    from loopml import pipelines, triggers
+    from loopml import models, pipelines, triggers
     from loopml._workspace import Workspace, init, workspace
     from loopml.data import datasets
     from loopml.data._drift import drift
@@ -45,6 +45,10 @@ if TYPE_CHECKING:
     from loopml.data._profile import ColumnProfile, Profile, profile
     from loopml.data._schema import ColumnSchema, Schema, infer_schema
     from loopml.data._validate import Anomaly, ValidationResult, validate
+    from loopml.models._evaluate import Evaluation, evaluate
+    from loopml.models._gate import Gate, Verdict
+    from loopml.models._loader import LoadedModel, load_model
+    from loopml.models._registry import ModelVersion, log_model
     from loopml.pipelines._dsl import Pipeline, Step, pipeline, step
     from loopml.pipelines._runner import PipelineRun
     from loopml.pipelines._tune import tune
@@ -118,6 +122,14 @@ _LAZY: dict[str, str] = {
     "tune": "loopml.pipelines._tune",
     "ValidationResult": "loopml.data._validate",
     "Anomaly": "loopml.data._validate",
+    "log_model": "loopml.models._registry",
+    "ModelVersion": "loopml.models._registry",
+    "load_model": "loopml.models._loader",
+    "LoadedModel": "loopml.models._loader",
+    "evaluate": "loopml.models._evaluate",
+    "Evaluation": "loopml.models._evaluate",
+    "Gate": "loopml.models._gate",
+    "Verdict": "loopml.models._gate",
 }
 
 __all__ = [
@@ -133,12 +145,16 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "DriftReport",
+    "Evaluation",
     "Experiment",
     "FilterSyntaxError",
+    "Gate",
     "InvalidInputError",
+    "LoadedModel",
     "LoopmlError",
     "MetricPoint",
     "MigrationRequiredError",
+    "ModelVersion",
     "NotFoundError",
     "Pipeline",
     "PipelineRun",
@@ -150,6 +166,7 @@ __all__ = [
     "StoreUnavailableError",
     "StoreVersionError",
     "ValidationResult",
+    "Verdict",
     "Workspace",
     "WorkspaceNotFoundError",
     "__version__",
@@ -158,18 +175,22 @@ __all__ = [
     "download_artifacts",
     "drift",
     "end_run",
+    "evaluate",
     "experiments",
     "get_run",
     "infer_schema",
     "init",
     "load_artifact",
+    "load_model",
     "log_artifact",
     "log_artifacts",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "metric_history",
+    "models",
     "pipeline",
     "pipelines",
     "profile",
@@ -190,6 +211,7 @@ __all__ = [
 #: Sub-modules that are part of the public API, loaded on first use.
 _LAZY_MODULES: dict[str, str] = {
     "datasets": "loopml.data.datasets",
+    "models": "loopml.models",
     "pipelines": "loopml.pipelines",
     "triggers": "loopml.triggers",
 }

@@ -137,7 +137,7 @@ class ModelsMixin:
         if row.dataset_version_pk is not None:
             found = connection.execute(
                 select(datasets.c.name, dataset_versions.c.version)
-                .join(datasets, datasets.c.pk == dataset_versions.c.dataset_pk)
+                .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
                 .where(dataset_versions.c.pk == row.dataset_version_pk)
             ).first()
             if found is not None:
@@ -232,7 +232,7 @@ class ModelsMixin:
             if dataset is not None:
                 dataset_pk = connection.execute(
                     select(dataset_versions.c.pk)
-                    .join(datasets, datasets.c.pk == dataset_versions.c.dataset_pk)
+                    .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
                     .where(datasets.c.name == dataset[0], dataset_versions.c.version == dataset[1])
                 ).scalar()
             number = (

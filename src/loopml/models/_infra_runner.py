@@ -1,0 +1,72 @@
+"""Standalone: load a bundle folder and predict on its input example; print JSON.
+
+Run by :mod:`loopml.models._infra` as ``python -I -S _infra_runner.py FOLDER FLAVOR
+TRUSTED_JSON`` with only the bundle's locked requirements on ``sys.path``. It must need
+nothing but the standard library and those requirements: loopml itself is not importable
+there, which is the point (a gap in the requirements cannot hide behind loopml's own).
+"""
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def load(folder: Path, flavor: str, trusted: list[str], meta: dict[str, Any]) -> Any:
+    if flavor == "sklearn":
+        import skops.io as sio
+
+        return sio.loads((folder / "model.skops").read_bytes(), trusted=trusted)
+    if flavor == "xgboost":
+        import xgboost
+
+        model = getattr(xgboost, meta["estimator"])()
+        model.load_model(bytearray((folder / "model.ubj").read_bytes()))
+        return model
+    if flavor == "lightgbm":
+        import lightgbm
+
+        return lightgbm.Booster(model_str=(folder / "model.lgb.txt").read_text())
+    if flavor == "onnx":
+        import onnxruntime
+
+        return onnxruntime.InferenceSession(
+            (folder / "model.onnx").read_bytes(), providers=["CPUExecutionProvider"]
+        )
+    raise SystemExit(f"the infra check does not run flavor {flavor!r}")
+
+
+def example(folder: Path) -> Any:
+    doc = json.loads((folder / "input_example.json").read_text())
+    if "columns" in doc:
+        import pandas as pd
+
+        frame = pd.DataFrame(doc["data"], columns=doc["columns"])
+        for column, dtype in doc.get("dtypes", {}).items():
+            frame[column] = frame[column].astype(dtype)
+        return frame
+    import numpy as np
+
+    return np.asarray(doc["data"], dtype=doc["dtype"])
+
+
+def main(argv: list[str]) -> None:
+    folder, flavor, trusted = Path(argv[1]), argv[2], json.loads(argv[3])
+    meta = json.loads(argv[4]) if len(argv) > 4 else {}
+    model = load(folder, flavor, trusted, meta)
+    data = example(folder)
+    if flavor == "onnx":
+        import numpy as np
+
+        values = data.to_numpy() if hasattr(data, "to_numpy") else data
+        first = model.get_inputs()[0]
+        dtype = np.float64 if "double" in first.type else np.float32
+        out = model.run(None, {first.name: np.asarray(values, dtype=dtype)})[0]
+    else:
+        out = model.predict(data)
+    values = out.tolist() if hasattr(out, "tolist") else list(out)
+    print(json.dumps({"predictions": values}, default=str))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
