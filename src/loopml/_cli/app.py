@@ -18,7 +18,7 @@ app = typer.Typer(
     name="loopml",
     help=(
         "loopml: the whole machine-learning loop. Version and check data, track runs, run "
-        "pipelines with caching and lineage."
+        "pipelines with caching and lineage, register and gate models."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -57,6 +57,7 @@ def _register() -> None:
         export,
         gc,
         init,
+        models,
         pipelines,
         runs,
         triggers,
@@ -77,6 +78,8 @@ def _register() -> None:
     app.command("reproduce")(pipelines.reproduce)
     app.command("agent")(pipelines.agent)
     app.add_typer(triggers.app, name="triggers")
+    app.add_typer(models.app, name="models")
+    app.add_typer(models.import_app, name="import")
 
 
 _register()
