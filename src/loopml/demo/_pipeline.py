@@ -17,6 +17,7 @@ from loopml.data.datasets import DatasetVersion
 from loopml.pipelines._dsl import pipeline, step
 
 EXPERIMENT = "fraud-demo"
+MODEL = "fraud"
 CANDIDATES: list[tuple[str, dict[str, Any]]] = [
     ("logreg-C0.01", {"model": "logistic_regression", "C": 0.01}),
     ("logreg-C1", {"model": "logistic_regression", "C": 1.0}),
@@ -177,18 +178,54 @@ def combine(dataset: str, base: str, workspace: str) -> DatasetVersion:
     )
 
 
-def _train_all(dataset: Any, seed: int) -> dict[str, Any]:
-    scores = {}
+@step
+def register(
+    dataset: DatasetVersion,
+    workspace: str,
+    model_1: Any,
+    model_2: Any,
+    model_3: Any,
+    scores_1: dict[str, float],
+    scores_2: dict[str, float],
+    scores_3: dict[str, float],
+) -> dict[str, Any]:
+    """Log the candidate with the best ROC AUC as the next version of the model ``fraud``
+    (a safe skops bundle with its signature, training data and metrics); a gate decides later
+    whether it becomes champion. Logging the same model again returns the same version."""
+    import loopml
+    from loopml.demo._data import FEATURES
+
+    names = [name for name, _ in CANDIDATES]
+    models = dict(zip(names, [model_1, model_2, model_3], strict=True))
+    scores = dict(zip(names, [scores_1, scores_2, scores_3], strict=True))
+    best = max(scores, key=lambda name: scores[name]["roc_auc"])
+    version = loopml.log_model(
+        models[best],
+        MODEL,
+        input_example=dataset.to_pandas()[FEATURES].head(20),
+        dataset=dataset,
+        metrics=scores[best],
+        description=f"{best}: the best of {len(scores)} candidates on {dataset.name}/"
+        f"{dataset.version}",
+        path=workspace,
+    )
+    loopml.set_tag("loopml.model_version", version.uri)
+    return {"candidate": best, "version": version.version, "uri": version.uri}
+
+
+def _train_all(dataset: Any, seed: int, workspace: Any) -> Any:
+    models = []
+    scores = []
     for name, spec in CANDIDATES:
-        model = train(dataset, spec, seed)
-        scores[name] = evaluate(model, dataset, name, spec, seed)
-    return scores
+        models.append(train(dataset, spec, seed))
+        scores.append(evaluate(models[-1], dataset, name, spec, seed))
+    return register(dataset, workspace, *models, *scores)
 
 
 @pipeline(experiment=EXPERIMENT)
 def fraud_training(rows: int = 20_000, seed: int = 7, workspace: str = ".") -> Any:
-    """Ingest and check the data, then train and evaluate every candidate."""
-    return _train_all(check(ingest(rows, seed, workspace)), seed)
+    """Ingest and check the data, train and evaluate every candidate, register the best."""
+    return _train_all(check(ingest(rows, seed, workspace)), seed, workspace)
 
 
 @pipeline(experiment=EXPERIMENT, on_new_data="incoming/*.csv")
@@ -196,4 +233,4 @@ def fraud_retraining(
     dataset: str = "", base: str = "transactions/1", seed: int = 7, workspace: str = "."
 ) -> Any:
     """Retrain on the training data plus a new labelled batch (started by ``loopml agent``)."""
-    return _train_all(check(combine(dataset, base, workspace)), seed)
+    return _train_all(check(combine(dataset, base, workspace)), seed, workspace)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 EXPERIMENT = "fraud-demo"
+MODEL = "fraud"
 
 
 @dataclass
@@ -48,6 +49,10 @@ class DemoResult:
     retrain_run_id: str = ""
     retrain_dataset: str = ""
     retrain_best_auc: float = 0.0
+    model_versions: list[str] = field(default_factory=list)
+    verdicts: dict[int, bool] = field(default_factory=dict)
+    champion: str = ""
+    holdout: str = ""
 
 
 def pick_folder(base: Path) -> Path:
@@ -124,10 +129,70 @@ def run_demo(
     result.best_run_id = best.id
     result.best_auc = best.metrics["roc_auc"]
     report(f"best       {best.params.get('candidate')}  roc_auc {result.best_auc:.4f}")
+    registered = first.output
+    result.model_versions.append(registered["uri"])
+    report(
+        f"register   {registered['candidate']} as {registered['uri']} (skops bundle, signature "
+        "and training data recorded)"
+    )
     batch_rows = max(rows // 4, 1000)
     _monitor_batch(dataset, folder, result, report, rows=batch_rows, seed=seed)
+    holdout = _holdout(folder, rows=batch_rows, seed=seed)
+    result.holdout = f"{holdout.name}/{holdout.version}"
+    _gate(folder, result, report, registered["version"], holdout)
     _retrain_on_a_dropped_file(folder, result, report, rows=batch_rows, seed=seed)
+    latest = loopml.workspace(folder).store.list_model_versions(MODEL)[0]
+    if latest.version != registered["version"]:
+        result.model_versions.append(f"models:/{MODEL}/{latest.version}")
+        report(f"register   the retrained model as models:/{MODEL}/{latest.version}")
+        _gate(folder, result, report, latest.version, holdout)
     return result
+
+
+def _holdout(folder: Path, *, rows: int, seed: int) -> Any:
+    """Labelled data no model was trained on, shifted like production: what gates judge on."""
+    import loopml
+    from loopml.demo._data import TARGET, fraud_transactions
+
+    frame = fraud_transactions(rows, seed=seed + 3, shift=0.6)
+    frame["transaction_id"] += 10_000_000
+    return loopml.datasets.register(
+        frame,
+        "transactions-holdout",
+        roles={TARGET: "target", "transaction_id": "id"},
+        description="labelled recent data kept out of training, for model gates",
+        path=folder,
+    )
+
+
+GATE = {
+    "thresholds": {"roc_auc": ">= 0.80", "ece": "<= 0.10"},
+    "vs_champion": {"roc_auc": "+0.0", "log_loss": "-0.0"},
+}
+
+
+def _gate(
+    folder: Path, result: DemoResult, report: Callable[[str], None], version: int, holdout: Any
+) -> None:
+    """Gate a version against the champion on the holdout; promote it when blessed."""
+    import loopml
+
+    gate = loopml.Gate(GATE["thresholds"], GATE["vs_champion"], infra=True)
+    verdict = gate.check(MODEL, version, dataset=holdout, path=folder)
+    result.verdicts[version] = verdict.blessed
+    against = f" vs champion v{verdict.champion}" if verdict.champion else " (no champion yet)"
+    report(
+        f"gate       {MODEL} v{version} on {holdout.name}/{holdout.version}{against}: "
+        + ("BLESSED" if verdict.blessed else "not blessed")
+    )
+    for reason in verdict.reasons:
+        report(f"             {reason}")
+    if verdict.blessed:
+        loopml.models.set_alias(MODEL, "champion", version, path=folder)
+        result.champion = f"models:/{MODEL}/{version}"
+        report(f"champion   {MODEL}@champion -> v{version}")
+    else:
+        report(f"champion   stays {result.champion or 'unset'}")
 
 
 def _run(pipeline_: Any, params: dict[str, Any], folder: Path) -> Any:
