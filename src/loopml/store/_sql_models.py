@@ -205,6 +205,12 @@ class ModelsMixin:
         """
         check_model_name(name)
         run_pk = self._run_pk(run_id) if run_id else None
+        if run_id:
+            run_id = self.resolve_run_id(run_id)  # type: ignore[attr-defined]
+        names = [f.name for f in files]
+        if len(set(names)) != len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise InvalidInputError(f"a bundle lists the file(s) {twice} more than once")
 
         def body(connection: Connection) -> tuple[ModelVersionRecord, bool]:
             now = _now_ms()
@@ -235,6 +241,10 @@ class ModelsMixin:
                     .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
                     .where(datasets.c.name == dataset[0], dataset_versions.c.version == dataset[1])
                 ).scalar()
+                if dataset_pk is None:
+                    raise NotFoundError(
+                        f"dataset {dataset[0]}/{dataset[1]} does not exist; register it first"
+                    )
             number = (
                 connection.execute(
                     select(func.max(model_versions.c.version)).where(
