@@ -278,7 +278,17 @@ def ensure_mlflow() -> None:
         subprocess.run([python, "-m", "venv", str(MLFLOW_VENV)], check=True)
     print("installing mlflow (takes a few minutes) ...", file=sys.stderr)
     subprocess.run(
-        [str(MLFLOW_PY), "-m", "pip", "install", "-q", "--upgrade", "pip", "mlflow"],
+        [
+            str(MLFLOW_PY),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--upgrade",
+            "pip",
+            "mlflow==3.17.2",
+            "skops>=0.16",
+        ],
         check=True,
         stdout=sys.stderr,
     )
