@@ -76,9 +76,19 @@ def test_the_demo_trains_through_a_pipeline_whose_second_run_is_cached(
         EXPERIMENT, filter=f"tags.loopml.pipeline_run = '{result.pipeline_run_id}'", path=ws
     )
     assert sorted(s.name for s in steps) == sorted(
-        ["ingest", "check", "train", "train_2", "train_3", "evaluate", "evaluate_2", "evaluate_3"]
+        [
+            "ingest",
+            "check",
+            "train",
+            "train_2",
+            "train_3",
+            "evaluate",
+            "evaluate_2",
+            "evaluate_3",
+            "register",
+        ]
     )
-    assert result.cached_steps == 8  # the second run executed nothing
+    assert result.cached_steps == 9  # the second run executed nothing
 
 
 def test_the_demo_validates_its_data_and_reports_drift_of_a_shifted_batch(
@@ -129,11 +139,45 @@ def test_a_file_dropped_into_incoming_while_the_agent_runs_retrains_on_the_new_d
     retrained = loopml.search_runs(
         EXPERIMENT, filter=f"tags.loopml.pipeline_run = '{run.id}'", path=ws
     )
-    assert len(retrained) == 8 and all(r.status == "finished" for r in retrained)
+    assert len(retrained) == 9 and all(r.status == "finished" for r in retrained)
     assert 0.75 < result.retrain_best_auc <= 1.0
     # The agent was stopped cleanly after its run.
     assert (ws / "agent.log").read_text().rstrip().endswith("agent: stopped")
     assert any(line.startswith("retrain") for line in lines)
+
+
+def test_the_demo_registers_gates_and_promotes_its_models(
+    demo: tuple[DemoResult, list[str]],
+) -> None:
+    result, lines = demo
+    ws = result.workspace
+    store = loopml.workspace(ws).store
+    assert result.model_versions == ["models:/fraud/1", "models:/fraud/2"]
+    first, second = store.get_model_version("fraud", 1), store.get_model_version("fraud", 2)
+    assert first.dataset == ("transactions", 1) and second.dataset == ("transactions", 3)
+    assert first.flavor == "sklearn" and {f.name for f in first.files} >= {
+        "model.yaml",
+        "model.skops",
+        "input_example.json",
+    }
+    # Both gates ran on the same holdout; the first faced the thresholds only.
+    assert set(result.verdicts) == {1, 2}
+    assert first.verdict is not None and second.verdict is not None
+    assert first.verdict["dataset"] == second.verdict["dataset"] == result.holdout
+    assert first.verdict["champion"] is None and second.verdict["champion"] == 1
+    assert any(r.startswith("pass infra") for r in first.verdict["reasons"])
+    # The champion is the last blessed version, and the history shows how it got there.
+    blessed = [v for v, ok in sorted(result.verdicts.items()) if ok]
+    assert result.champion == f"models:/fraud/{blessed[-1]}"
+    assert store.resolve_alias("fraud", "champion") == blessed[-1]
+    kinds = [e.kind for e in store.model_history("fraud")]
+    assert kinds.count("version_created") == 2 and kinds.count("gate_verdict") == 2
+    assert kinds.count("alias_set") == len(blessed)
+    champion = loopml.load_model("models:/fraud@champion", path=ws)
+    holdout = loopml.datasets.get("transactions-holdout", 1, path=ws).to_pandas()
+    scores = champion.predict_proba(holdout.drop(columns=["is_fraud", "transaction_id"]))
+    assert scores.shape == (len(holdout), 2)
+    assert any(line.startswith("gate") for line in lines)
 
 
 def test_the_demo_names_a_fresh_folder_each_time(project: Path) -> None:
