@@ -3,7 +3,8 @@
 ``log_model`` saves the model in its flavor's safe format, infers the signature from the
 input example, decides which types loading may trust (stored in the metadata store, never
 read back from the bundle), pins the requirements, and registers the bundle as the next
-version of the name. Logging the same model again returns the same version.
+version of the name. Logging the same model again (the same model file and signature: skops
+output is made byte-reproducible) returns the version it already is, with its first lineage.
 """
 
 from __future__ import annotations
@@ -147,6 +148,9 @@ def log_model(
             extra_files["model.onnx"] = converted.data
             requirements = sorted({*requirements, *_requirements.pinned({"onnxruntime"})})
     ws = workspace(path, create=True)
+    same = _same_model(ws.store, name, chosen.filename, data, signature)
+    if same is not None:
+        return ModelVersion.from_record(same, False)
     current = run if run is not None else active_run()
     run_id: str | None = None
     if current is not None:
@@ -193,6 +197,28 @@ def log_model(
         actor=actor(),
     )
     return ModelVersion.from_record(record, created)
+
+
+def _same_model(
+    store: Any, name: str, filename: str, data: bytes, signature: dict[str, Any]
+) -> Any:
+    """The ready version of ``name`` with the same model bytes and signature, if any: logging
+    the same model again (from a cached step, a re-run, another process) returns it."""
+    import hashlib
+
+    from loopml._errors import NotFoundError
+
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    try:
+        versions = store.list_model_versions(name)
+    except NotFoundError:
+        return None
+    for record in versions:
+        files = {f.name: f.digest for f in record.files}
+        if record.status == "ready" and files.get(filename) == digest:
+            if record.signature == signature:
+                return record
+    return None
 
 
 def _profile_id(dataset: Any, ref: tuple[str, int] | None, path: Any) -> str | None:

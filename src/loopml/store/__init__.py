@@ -56,24 +56,11 @@ def open_store(uri: str, *, auto_upgrade: bool | None = None) -> Store:
 
 
 def _import_sql_store(uri: str) -> None:
-    """Import SQLAlchemy and the store built on it, with the garbage collector paused.
+    """Import SQLAlchemy and the store built on it with the collector paused (see
+    :mod:`loopml._heavy`: about 14 ms at import and 50 ms at exit in a short process)."""
+    from loopml._heavy import import_paused
 
-    SQLAlchemy creates tens of thousands of long-lived objects at import (about 140 ms), and
-    the collections they trigger on the way find nothing to free (about 14 ms). Afterwards,
-    every object alive is moved to the permanent generation, which spares each later
-    collection, and the one at interpreter exit (about 50 ms in a short process), from
-    scanning them again. The cost: cyclic garbage that exists at this moment is never freed.
-    """
-    import gc
-    import importlib
-
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        importlib.import_module("loopml.store._sql")
-        if uri.startswith("sqlite"):
-            importlib.import_module("sqlalchemy.dialects.sqlite")
-    finally:
-        if enabled:
-            gc.enable()
-    gc.freeze()
+    names = ["loopml.store._sql"]
+    if uri.startswith("sqlite"):
+        names.append("sqlalchemy.dialects.sqlite")
+    import_paused(*names)
