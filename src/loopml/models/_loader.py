@@ -135,7 +135,16 @@ def load_model(
             "models:/NAME/VERSION, models:/NAME@ALIAS or the path of a downloaded bundle"
         )
     ws = workspace(path)
-    record = resolve(parse_uri(text), ws.store)
+    ref = parse_uri(text)
+    from loopml.store._sqlite_read import read_model_version
+
+    # A SQLite store answers without SQLAlchemy (about 130 ms less); anything else, or a
+    # deleted version (for its error), goes through the full store.
+    record = read_model_version(
+        ws.settings.store_uri, ref.name, version=ref.version, alias=ref.alias
+    )
+    if record is None or record.status != "ready":
+        record = resolve(ref, ws.store)
     files = {f.name: f for f in record.files}
     from loopml.models import _bundle
 

@@ -215,9 +215,9 @@ def _same_model(
         return None
     for record in versions:
         files = {f.name: f.digest for f in record.files}
-        if record.status == "ready" and files.get(filename) == digest:
-            if record.signature == signature:
-                return record
+        ready = record.status == "ready"
+        if ready and files.get(filename) == digest and record.signature == signature:
+            return record
     return None
 
 

@@ -20,10 +20,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, inspect, text
 
 from loopml._errors import MigrationRequiredError, StoreVersionError
+from loopml.store._revision import HEAD_REVISION, KNOWN_REVISIONS
 
-#: The newest revision in ``migrations/versions``; a test checks they agree.
-HEAD_REVISION = "0006"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+__all__ = ["HEAD_REVISION", "KNOWN_REVISIONS"]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_HEAD = MIGRATIONS_DIR / "sqlite_head.sql"
