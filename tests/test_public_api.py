@@ -72,7 +72,39 @@ EXPECTED = {
     "step",
     "tune",
     "triggers",
+    "Evaluation",
+    "Gate",
+    "LoadedModel",
+    "ModelVersion",
+    "Verdict",
+    "evaluate",
+    "load_model",
+    "log_model",
+    "models",
 }
+
+MODELS_API = {
+    "Evaluation",
+    "Gate",
+    "LoadedModel",
+    "ModelVersion",
+    "Verdict",
+    "approve",
+    "download",
+    "evaluate",
+    "get_model_version",
+    "import_mlflow",
+    "load_model",
+    "log_model",
+    "reject",
+    "set_alias",
+}
+
+
+def test_the_models_namespace_lists_exactly_its_api_and_every_name_resolves() -> None:
+    assert set(loopml.models.__all__) == MODELS_API
+    for name in MODELS_API:
+        assert getattr(loopml.models, name) is not None, name
 
 
 def test_all_lists_exactly_the_public_api() -> None:
@@ -120,6 +152,12 @@ HEAVY = {
     "typer",
     "rich",
     "logging",
+    "skops",
+    "matplotlib",
+    "xgboost",
+    "lightgbm",
+    "onnxruntime",
+    "cloudpickle",
 }
 
 
