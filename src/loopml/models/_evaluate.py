@@ -195,7 +195,10 @@ def _card_info(
 
         record = workspace(path).store.get_model_version(model.name, model.version)
         info["description"] = record.description
-        info["created_at"] = str(record.created_at)
+        from loopml.store._records import ms_to_datetime
+
+        created = ms_to_datetime(record.created_at)
+        info["created_at"] = created.isoformat(timespec="seconds") if created else None
         if record.verdict is not None:
             info["gate"] = record.verdict
     if lineage.get("dataset"):

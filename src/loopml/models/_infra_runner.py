@@ -62,6 +62,12 @@ def main(argv: list[str]) -> None:
         first = model.get_inputs()[0]
         dtype = np.float64 if "double" in first.type else np.float32
         out = model.run(None, {first.name: np.asarray(values, dtype=dtype)})[0]
+    elif flavor == "lightgbm" and meta.get("classes") is not None:
+        import numpy as np
+
+        raw = np.asarray(model.predict(data))  # a booster gives probabilities
+        proba = raw if raw.ndim == 2 else np.column_stack([1 - raw, raw])
+        out = np.asarray(meta["classes"])[proba.argmax(axis=1)]
     else:
         out = model.predict(data)
     values = out.tolist() if hasattr(out, "tolist") else list(out)

@@ -122,9 +122,12 @@ def log_model(
     signature: dict[str, Any] = {}
     if input_example is not None:
         example_bytes, example = _bundle.example_json(input_example)
+        predictor = model
+        if chosen.name == "onnx":  # a ModelProto cannot predict; its runtime session can
+            predictor = chosen.load(data, trusted, meta)
         predictions = None
         try:
-            predictions = model.predict(example)
+            predictions = predictor.predict(example)
         except Exception as exc:
             raise InvalidInputError(
                 f"the model cannot predict on its input_example ({type(exc).__name__}: {exc}); "
@@ -150,6 +153,10 @@ def log_model(
     ws = workspace(path, create=True)
     same = _same_model(ws.store, name, chosen.filename, data, signature)
     if same is not None:
+        # Storing the bytes again repairs a damaged copy (the artifact store replaces it).
+        ws.artifacts.put_bytes(data)
+        if example_bytes is not None:
+            ws.artifacts.put_bytes(example_bytes)
         return ModelVersion.from_record(same, False)
     current = run if run is not None else active_run()
     run_id: str | None = None

@@ -14,7 +14,7 @@ class XGBoostFlavor:
     name = "xgboost"
     format = "xgboost-ubj"
     filename = "model.ubj"
-    needs = {"xgboost", "numpy", "scipy"}
+    needs = {"xgboost", "numpy", "scipy", "scikit-learn"}  # its estimator classes import sklearn
 
     def matches(self, model: Any) -> bool:
         return module_is(model, "xgboost") and type(model).__name__ in ESTIMATORS
