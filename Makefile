@@ -18,7 +18,10 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(PIP) install -e .
 	touch $@
 
+# torch first, pinned to the CPU build these machines keep on disk: an unpinned range would
+# pull a multi-GB CUDA build.
 $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
+	$(PIP) install 'torch==2.13.0'
 	$(PIP) install -e '.[dev]'
 	touch $@
 

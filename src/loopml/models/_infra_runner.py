@@ -33,6 +33,19 @@ def load(folder: Path, flavor: str, trusted: list[str], meta: dict[str, Any]) ->
         return onnxruntime.InferenceSession(
             (folder / "model.onnx").read_bytes(), providers=["CPUExecutionProvider"]
         )
+    if flavor == "torch":
+        import importlib
+
+        from safetensors.torch import load as load_tensors
+
+        [reference] = [t.split(":", 1)[1] for t in trusted if t.startswith("torch-class:")]
+        module_name, _, qualname = reference.partition(":")
+        cls: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+        module = cls(**meta.get("init", {}))
+        module.load_state_dict(load_tensors((folder / "model.safetensors").read_bytes()))
+        return module.eval()
     raise SystemExit(f"the infra check does not run flavor {flavor!r}")
 
 
@@ -62,6 +75,13 @@ def main(argv: list[str]) -> None:
         first = model.get_inputs()[0]
         dtype = np.float64 if "double" in first.type else np.float32
         out = model.run(None, {first.name: np.asarray(values, dtype=dtype)})[0]
+    elif flavor == "torch":
+        import numpy as np
+        import torch
+
+        values = data.to_numpy() if hasattr(data, "to_numpy") else data
+        with torch.no_grad():
+            out = model(torch.as_tensor(np.asarray(values, dtype=np.float32))).numpy()
     elif flavor == "lightgbm" and meta.get("classes") is not None:
         import numpy as np
 

@@ -125,6 +125,10 @@ def log_model(
         predictor = model
         if chosen.name == "onnx":  # a ModelProto cannot predict; its runtime session can
             predictor = chosen.load(data, trusted, meta)
+        elif chosen.name == "torch":  # a module is called; the flavor's wrapper predicts
+            from loopml.models._flavors._torch import TorchModel
+
+            predictor = TorchModel(model)
         predictions = None
         try:
             predictions = predictor.predict(example)

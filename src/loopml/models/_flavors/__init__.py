@@ -10,6 +10,7 @@ sklearn       skops               ``skops.io.loads`` with the trusted types the 
 xgboost       xgboost-ubj         ``XGBModel.load_model`` (native UBJSON)
 lightgbm      lightgbm-text       ``lightgbm.Booster(model_str=...)`` plus the stored classes
 onnx          onnx                ``onnxruntime.InferenceSession``
+torch         safetensors         the class named in the store, ``load_state_dict``
 pyfunc        cloudpickle         only with ``trusted=True`` or ``[models] allow_pickle``
 ============  ==================  ==========================================================
 """
@@ -43,9 +44,17 @@ def flavors() -> list[Flavor]:
     from loopml.models._flavors._onnx import OnnxFlavor
     from loopml.models._flavors._pyfunc import PyfuncFlavor
     from loopml.models._flavors._sklearn import SklearnFlavor
+    from loopml.models._flavors._torch import TorchFlavor
     from loopml.models._flavors._xgboost import XGBoostFlavor
 
-    return [XGBoostFlavor(), LightGBMFlavor(), OnnxFlavor(), SklearnFlavor(), PyfuncFlavor()]
+    return [
+        XGBoostFlavor(),
+        LightGBMFlavor(),
+        OnnxFlavor(),
+        TorchFlavor(),
+        SklearnFlavor(),
+        PyfuncFlavor(),
+    ]
 
 
 def flavor_named(name: str) -> Flavor:
