@@ -19,8 +19,9 @@ columns) and the same model (StandardScaler + LogisticRegression):
    against ``loopml.load_model("models:/fraud/1")``.
 
 Whole-process times are printed for information. loopml runs from benchmarks/.venvs/loopml
-(this checkout, core dependencies only; no PyTorch, as in MLflow's venv). This file imports only the standard library at
-module level: it is also the child program (``--child TASK``) both interpreters run.
+(this checkout, core dependencies only; no PyTorch, as in MLflow's venv). This file imports
+only the standard library at module level: it is also the child program (``--child TASK``)
+both interpreters run.
 """
 
 from __future__ import annotations
