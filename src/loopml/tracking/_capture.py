@@ -42,6 +42,10 @@ def _git(args: list[str], cwd: Path) -> bytes | None:
 @cache
 def git_state(cwd: Path) -> GitState:
     """Commit, branch and a sha256 over the diff against HEAD plus untracked files' content."""
+    if not os.environ.get("GIT_DIR") and not any(
+        (folder / ".git").exists() for folder in (cwd, *cwd.parents)
+    ):
+        return GitState()  # not in a repository: no git process to start
     commit = _git(["rev-parse", "HEAD"], cwd)
     if commit is None:
         return GitState()
