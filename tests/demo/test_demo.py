@@ -178,6 +178,10 @@ def test_the_demo_registers_gates_and_promotes_its_models(
     scores = champion.predict_proba(holdout.drop(columns=["is_fraud", "transaction_id"]))
     assert scores.shape == (len(holdout), 2)
     assert any(line.startswith("gate") for line in lines)
+    # Each gate wrote a model card; the demo copied it next to the workspace.
+    assert [c.name for c in result.cards] == ["fraud-v1-card.html", "fraud-v2-card.html"]
+    html = result.cards[0].read_text()
+    assert "<html" in html and "ROC AUC" in html and "http://" not in html
 
 
 def test_the_demo_names_a_fresh_folder_each_time(project: Path) -> None:

@@ -29,6 +29,7 @@ def demo(
 
         result = run_demo(workspace, rows=rows, report=report)
     where = result.workspace
+    cards = result.cards
     out.rule("[bold]what to look at next[/]")
     for command, why in (
         (f"cd {where}", "the workspace: .loopml/ holds the store and the artifacts"),
@@ -54,6 +55,7 @@ def demo(
         ),
         (f"open {result.drift_report}", "the drift report of the shifted batch"),
         ("loopml models show fraud", "the model's versions, aliases, approvals and gates"),
+        *[(f"open {card}", "a model card: metrics, slices, plots, lineage") for card in cards],
         ("loopml models history fraud", "every change to the model, in order"),
         ("loopml models compare fraud 1 2", "two versions side by side"),
         ("loopml triggers list", "what the agent fired, and the run it started"),

@@ -53,6 +53,7 @@ class DemoResult:
     verdicts: dict[int, bool] = field(default_factory=dict)
     champion: str = ""
     holdout: str = ""
+    cards: list[Path] = field(default_factory=list)
 
 
 def pick_folder(base: Path) -> Path:
@@ -187,6 +188,11 @@ def _gate(
     )
     for reason in verdict.reasons:
         report(f"             {reason}")
+    evaluation = verdict.evaluations["candidate"]
+    card = folder / f"{MODEL}-v{version}-card.html"
+    card.write_bytes(loopml.load_artifact(evaluation, "model_card.html", path=folder))
+    result.cards.append(card)
+    report(f"card       {card.name} (evaluation run {evaluation[:8]}: metrics, plots, slices)")
     if verdict.blessed:
         loopml.models.set_alias(MODEL, "champion", version, path=folder)
         result.champion = f"models:/{MODEL}/{version}"
