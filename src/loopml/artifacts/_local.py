@@ -55,6 +55,15 @@ class LocalArtifactStore(ArtifactStore):
         hexdigest = check_digest(digest)[len("sha256:") :]
         return self.root / "sha256" / hexdigest[:2] / hexdigest[2:]
 
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        """Like :meth:`put_stream`, but bytes already stored (at their full size) cost one
+        hash and one stat, not a temporary file and an fsync: a run's requirements.txt, a
+        model bundle logged again."""
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        if _intact_size(self.path_of(digest), len(data)):
+            return digest, len(data)
+        return super().put_bytes(data)
+
     def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
         self._prepare()
         hasher = hashlib.sha256()
