@@ -26,7 +26,6 @@ import io
 import json
 import os
 import sys
-import time
 import traceback
 from typing import Any
 
@@ -35,7 +34,7 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
     """Run one step as the payload describes; returns outputs, output text and errors."""
     from loopml.artifacts import open_artifact_store
     from loopml.pipelines._loader import load_pipeline
-    from loopml.pipelines._runner import Artifact, _own_copy, _store_outputs, load_artifact
+    from loopml.pipelines._runner import Artifact, _own_copy, call_with_retries, load_artifact
 
     for folder in payload.get("sys_path", []):
         if folder not in sys.path:
@@ -49,44 +48,18 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
         for name, desc in payload["inputs"].items()
     } | payload["params"]
     out, err = io.StringIO(), io.StringIO()
-    tracebacks: list[str] = []
-    attempts = 0
-    retries, delay = node.step.options.retries, node.step.options.retry_delay
     recorder = _RecordingStore(payload.get("run", {}))
-    while True:
-        attempts += 1
-        try:
-            with (
-                contextlib.redirect_stdout(out),
-                contextlib.redirect_stderr(err),
-                recorder.active(artifacts),
-            ):
-                returned = node.step.fn(**kwargs)
-            outputs = _store_outputs(ws, node, returned)  # type: ignore[arg-type]
-            return {
-                "ok": True,
-                "attempts": attempts,
-                "outputs": {n: a.describe() for n, a in outputs.items()},
-                "stdout": out.getvalue(),
-                "stderr": err.getvalue(),
-                "tracebacks": tracebacks,
-                "pid": os.getpid(),
-                "logged": recorder.logged(),
-            }
-        except Exception:
-            tracebacks.append(traceback.format_exc())
-            if attempts > retries:
-                return {
-                    "ok": False,
-                    "attempts": attempts,
-                    "outputs": {},
-                    "stdout": out.getvalue(),
-                    "stderr": err.getvalue(),
-                    "tracebacks": tracebacks,
-                    "pid": os.getpid(),
-                    "logged": recorder.logged(),
-                }
-            time.sleep(delay * (2 ** (attempts - 1)))
+    tried = call_with_retries(ws, node, kwargs, out, err, around=lambda: recorder.active(artifacts))
+    return {
+        "ok": tried.ok,
+        "attempts": tried.attempts,
+        "outputs": {n: a.describe() for n, a in tried.outputs.items()},
+        "stdout": out.getvalue(),
+        "stderr": err.getvalue(),
+        "tracebacks": tried.tracebacks,
+        "pid": os.getpid(),
+        "logged": recorder.logged(),
+    }
 
 
 class _RecordingStore:

@@ -21,6 +21,7 @@ import json
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -521,34 +522,58 @@ def _run_node(
             status = "resumed" if how == "resumed" else "cached"
             return StepResult(node.id, status, run.id, time.perf_counter() - started, 0, reuse)
         kwargs = {name: _own_copy(load_artifact(ws, a)) for name, a in inputs.items()} | params
-        attempts = 0
         out, err = _Tee(sys.stdout), _Tee(sys.stderr)
-        while True:
-            attempts += 1
-            try:
-                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                    returned = node.step.fn(**kwargs)
-                outputs = _store_outputs(ws, node, returned)
-                break
-            except Exception:
-                text = traceback.format_exc()
-                run.log_artifact(text.encode(), name=f"loopml/traceback-{attempts}.txt")
-                if attempts > options.retries:
-                    _save_output(run, out, err)
-                    run.set_tag("loopml.attempts", attempts)
-                    run.end("failed", error=text[-4000:])
-                    return StepResult(
-                        node.id, "failed", run.id, time.perf_counter() - started, attempts
-                    )
-                time.sleep(options.retry_delay * (2 ** (attempts - 1)))
+        tried = call_with_retries(ws, node, kwargs, out, err)
+        for n, text in enumerate(tried.tracebacks, start=1):
+            run.log_artifact(text.encode(), name=f"loopml/traceback-{n}.txt")
         _save_output(run, out, err)
+        run.set_tag("loopml.attempts", tried.attempts)
+        seconds = time.perf_counter() - started
+        if not tried.ok:
+            run.end("failed", error=tried.tracebacks[-1][-4000:])
+            return StepResult(node.id, "failed", run.id, seconds, tried.attempts)
+        outputs = tried.outputs
         ws.store.add_lineage(run.id, in_edges + [a.edge("out", n) for n, a in outputs.items()])
         if options.cache and options.deterministic:
             ws.store.put_cache_entry(key, node.step.qualname, run.id)
-        run.set_tag("loopml.attempts", attempts)
-        return StepResult(
-            node.id, "finished", run.id, time.perf_counter() - started, attempts, outputs
-        )
+        return StepResult(node.id, "finished", run.id, seconds, tried.attempts, outputs)
+
+
+@dataclass
+class Tried:
+    """What calling a step (with its retries) gave: its outputs, or every traceback."""
+
+    ok: bool
+    attempts: int
+    outputs: dict[str, Artifact]
+    tracebacks: list[str]
+
+
+def call_with_retries(
+    ws: Any,
+    node: Node,
+    kwargs: dict[str, Any],
+    out: Any,
+    err: Any,
+    around: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext,
+) -> Tried:
+    """Call the step with ``kwargs`` (stdout/stderr into ``out``/``err``, inside ``around()``)
+    and store its outputs; on an exception wait (backoff) and call again, up to the step's
+    retries. The one loop of the in-process and the remote executors."""
+    options = node.step.options
+    tracebacks: list[str] = []
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), around():
+                returned = node.step.fn(**kwargs)
+            return Tried(True, attempts, _store_outputs(ws, node, returned), tracebacks)
+        except Exception:
+            tracebacks.append(traceback.format_exc())
+            if attempts > options.retries:
+                return Tried(False, attempts, {}, tracebacks)
+            time.sleep(options.retry_delay * (2 ** (attempts - 1)))
 
 
 def _own_copy(value: Any) -> Any:
