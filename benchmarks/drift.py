@@ -24,13 +24,19 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
+
+# _harness.py sits next to this file. Children run with -P (this folder is not on their
+# sys.path), so it is put there only for this import.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _harness
+from _harness import say
+
+sys.path.pop(0)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).resolve()
@@ -41,7 +47,6 @@ EVIDENTLY_PY = EVIDENTLY_VENV / "bin" / "python"
 EVIDENTLY_PINS = ("evidently==0.7.23", "pandas==2.3.3", "pyarrow==26.0.1")
 DATA_DIR = ROOT / "benchmarks" / ".work" / "drift-data"  # benchmarks/.work/ is git-ignored
 
-RESULT, PROGRESS = "@@RESULT ", "@@PROGRESS "
 SPEED_TARGET = 20.0  # loopml at least 20x faster than Evidently
 MEMORY_TARGET = 0.5  # loopml at most half of Evidently's peak RSS
 BIG_PEAK_TARGET_MB = 2048.0  # profile-based drift on 10M rows: peak RSS under 2 GiB
@@ -177,14 +182,6 @@ def data_pair(data_dir: Path, rows: int) -> tuple[Path, Path]:
 # --------------------------------------------------------------------------
 
 
-def _emit(result: dict[str, Any]) -> None:
-    print(RESULT + json.dumps(result), flush=True)
-
-
-def _progress(msg: str) -> None:
-    print(PROGRESS + msg, flush=True)
-
-
 def _peak_mb() -> float:
     import resource
 
@@ -270,7 +267,7 @@ def child_evidently(params: dict[str, Any]) -> None:
         )
     import evidently
 
-    _emit(
+    _harness.emit(
         {
             "import_s": import_s,
             "warmup_s": warmup_s,
@@ -313,7 +310,7 @@ def child_loopml(params: dict[str, Any]) -> None:
     report = run(params["ref"], params["cur"], params["html"])
     seconds, cpu_s = time.perf_counter() - t0, time.process_time() - c0
     peak = _peak_mb()
-    _emit(
+    _harness.emit(
         {
             "import_s": import_s,
             "warmup_s": warmup_s,
@@ -374,15 +371,15 @@ def child_profile_drift(params: dict[str, Any]) -> None:
     t0 = time.perf_counter()
     ref = loopml.profile(params["ref"])
     t_ref = time.perf_counter() - t0
-    _progress(f"reference profiled in {t_ref:.1f} s, peak {_peak_mb():,.0f} MB")
+    _harness.progress(f"reference profiled in {t_ref:.1f} s, peak {_peak_mb():,.0f} MB")
     cur = loopml.profile(params["cur"])
     t_cur = time.perf_counter() - t0 - t_ref
-    _progress(f"current profiled in {t_cur:.1f} s, peak {_peak_mb():,.0f} MB")
+    _harness.progress(f"current profiled in {t_cur:.1f} s, peak {_peak_mb():,.0f} MB")
     t1 = time.perf_counter()
     report = loopml.drift(ref, cur, **loopml_kinds(loopml, params))
     report.to_html(params["html"])
     drift_s = time.perf_counter() - t1
-    _emit(
+    _harness.emit(
         {
             "import_s": import_s,
             "seconds": time.perf_counter() - t0,
@@ -417,12 +414,12 @@ def child_profile(params: dict[str, Any]) -> None:
         t0 = time.perf_counter()
         ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
         ray_start_s = time.perf_counter() - t0
-        _progress(f"local Ray started in {ray_start_s:.1f} s, {ray.available_resources()}")
+        _harness.progress(f"local Ray started in {ray_start_s:.1f} s, {ray.available_resources()}")
     t0, c0 = time.perf_counter(), time.process_time()
     prof = loopml.profile(params["glob"], executor=executor)
     seconds, cpu_s = time.perf_counter() - t0, time.process_time() - c0
     Path(params["out"]).write_bytes(prof.to_bytes())
-    _emit(
+    _harness.emit(
         {
             "import_s": import_s,
             "ray_start_s": ray_start_s,
@@ -452,16 +449,13 @@ def child_main(task: str, params: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------
 
 
-def say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    for var in ("LOOPML_URI", "PYTHONPATH"):
-        env.pop(var, None)
-    env.update(DO_NOT_TRACK="1", PYTHONUNBUFFERED="1", EVIDENTLY_DISABLE_TELEMETRY="1")
-    return env
+    return _harness.child_env(
+        ("LOOPML_URI", "PYTHONPATH"),
+        DO_NOT_TRACK="1",
+        PYTHONUNBUFFERED="1",
+        EVIDENTLY_DISABLE_TELEMETRY="1",
+    )
 
 
 def run_child(
@@ -470,50 +464,14 @@ def run_child(
     """Run ``task`` in a fresh interpreter; forward its progress; return its result dict
     with the child's total wall time (interpreter start to exit) added as ``wall_s``."""
     cmd = [str(python), "-P", str(SCRIPT), "--child", task, json.dumps(params)]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd,
-        cwd=cwd,
-        env=child_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
+    shown = " ".join(cmd[:4]) + " ..."
+    return _harness.run_child(
+        cmd, cwd, child_env(), verbose, indent="    ", shown=shown, timed=True
     )
-    tail: deque[str] = deque(maxlen=40)
-    result: dict[str, Any] | None = None
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith(RESULT):
-            result = json.loads(line[len(RESULT) :])
-        elif line.startswith(PROGRESS):
-            print("    " + line[len(PROGRESS) :].rstrip(), file=sys.stderr, flush=True)
-        else:
-            tail.append(line)
-            if verbose:
-                print("    | " + line.rstrip(), file=sys.stderr)
-    if proc.wait() != 0 or result is None:
-        raise RuntimeError(
-            f"child failed (exit {proc.returncode}): {' '.join(cmd[:4])} ...\n" + "".join(tail)
-        )
-    result["wall_s"] = time.perf_counter() - t0
-    return result
 
 
 def ensure_evidently() -> None:
-    probe = [str(EVIDENTLY_PY), "-c", "import evidently, pandas"]
-    if EVIDENTLY_PY.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return
-    if not EVIDENTLY_PY.exists():
-        python = shutil.which("python3.11") or sys.executable
-        say(f"creating {EVIDENTLY_VENV} ...")
-        subprocess.run([python, "-m", "venv", str(EVIDENTLY_VENV)], check=True)
-    say(f"installing {' '.join(EVIDENTLY_PINS)} (takes a few minutes) ...")
-    subprocess.run(
-        [str(EVIDENTLY_PY), "-m", "pip", "install", "-q", "--upgrade", "pip", *EVIDENTLY_PINS],
-        check=True,
-        stdout=sys.stderr,
-    )
+    _harness.ensure_venv(EVIDENTLY_VENV, EVIDENTLY_PINS, "import evidently, pandas")
 
 
 def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -1041,11 +999,7 @@ def main() -> int:
             shutil.rmtree(tmp, ignore_errors=True)
     if args.save_json:
         args.save_json.write_text(json.dumps(report, indent=2))
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_report(report)
-    return 0 if report["passed"] else 1
+    return _harness.show_report(report, args.json, print_report, report["passed"])
 
 
 if __name__ == "__main__":

@@ -23,13 +23,19 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
+
+# _harness.py sits next to this file. Children run with -P (this folder is not on their
+# sys.path), so it is put there only for this import.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _harness
+from _harness import RESULT, say
+
+sys.path.pop(0)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).resolve()
@@ -51,7 +57,6 @@ LABELS = {
     "kfp-install": "kfp.local (install_kfp_package)",
 }
 
-RESULT, PROGRESS = "@@RESULT ", "@@PROGRESS "
 N_ITEMS = 1000  # step 1 makes list(range(N_ITEMS)); step 2 sums it
 ZENML_TARGET = 5.0  # loopml at least 5x faster than ZenML ...
 KFP_TARGET = 2.0  # ... and 2x faster than kfp.local, first run and cached re-run
@@ -283,10 +288,6 @@ def dag_module(shape: str, steps: int) -> str:
     return "\n".join(out)
 
 
-def _emit(result: dict[str, Any]) -> None:
-    print(RESULT + json.dumps(result), flush=True)
-
-
 def child_inproc(params: dict[str, Any]) -> None:
     """In a fresh workspace (the cwd): define, warm up, time direct calls, a first run and a
     cached re-run of the generated module's ``dag`` pipeline."""
@@ -328,7 +329,7 @@ def child_inproc(params: dict[str, Any]) -> None:
             "cached": len(run.cached_steps),
             "statuses": sorted({s.status for s in run.steps.values()}),
         }
-    _emit(
+    _harness.emit(
         {
             "init_s": init_s,
             "define_s": define_s,
@@ -353,80 +354,38 @@ def child_main(task: str, params: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------
 
 
-def say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 def child_env(side: str, cwd: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    for var in list(env):
-        if var.startswith(("LOOPML_", "ZENML_", "KFP_")) or var in ("PYTHONPATH", "VIRTUAL_ENV"):
-            env.pop(var)
-    # As an installed package would: the warm-up writes .pyc files that later runs read. With
-    # PYTHONDONTWRITEBYTECODE set (it is on these machines), a package installed in editable
-    # mode (loopml here) is compiled from source in every process, and pip-installed ones are
-    # not: about 70 ms of difference that no user sees.
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.update(DO_NOT_TRACK="1", GIT_PYTHON_REFRESH="quiet")
-    if side == "zenml":  # a throwaway global config and store in the project folder
-        env.update(
-            ZENML_CONFIG_PATH=str(cwd / "zenml-config"),
-            ZENML_ANALYTICS_OPT_IN="false",
-            ZENML_LOGGING_VERBOSITY="WARN",
-            ZENML_ENABLE_RICH_TRACEBACK="false",
-        )
-    return env
+    zenml = {  # a throwaway global config and store in the project folder
+        "ZENML_CONFIG_PATH": str(cwd / "zenml-config"),
+        "ZENML_ANALYTICS_OPT_IN": "false",
+        "ZENML_LOGGING_VERBOSITY": "WARN",
+        "ZENML_ENABLE_RICH_TRACEBACK": "false",
+    }
+    # PYTHONDONTWRITEBYTECODE is dropped as an installed package would: the warm-up writes .pyc
+    # files that later runs read. With it set (it is on these machines), a package installed in
+    # editable mode (loopml here) is compiled from source in every process, and pip-installed
+    # ones are not: about 70 ms of difference that no user sees.
+    return _harness.child_env(
+        ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE"),
+        drop_prefixes=("LOOPML_", "ZENML_", "KFP_"),
+        DO_NOT_TRACK="1",
+        GIT_PYTHON_REFRESH="quiet",
+        **(zenml if side == "zenml" else {}),
+    )
 
 
 def run_child(side: str, cmd: list[str], cwd: Path, verbose: bool) -> dict[str, Any]:
     """Run ``cmd`` in ``cwd``; return its result dict with the wall time of the whole child
     process (start to exit) added as ``wall_s``."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd,
-        cwd=cwd,
-        env=child_env(side, cwd),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    env = child_env(side, cwd)
+    shown = f"{' '.join(cmd)} in {cwd}"
+    return _harness.run_child(
+        cmd, cwd, env, verbose, indent="    ", tail_lines=60, shown=shown, timed=True
     )
-    tail: deque[str] = deque(maxlen=60)
-    result: dict[str, Any] | None = None
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith(RESULT):
-            result = json.loads(line[len(RESULT) :])
-        elif line.startswith(PROGRESS):
-            say("    " + line[len(PROGRESS) :].rstrip())
-        else:
-            tail.append(line)
-            if verbose:
-                say("    | " + line.rstrip())
-    code = proc.wait()
-    wall = time.perf_counter() - t0
-    if code != 0 or result is None:
-        raise RuntimeError(
-            f"child failed (exit {code}): {' '.join(cmd)} in {cwd}\n" + "".join(tail)
-        )
-    result["wall_s"] = wall
-    return result
 
 
 def ensure_venv(name: str) -> None:
-    python = PYTHONS[name]
-    probe = [str(python), "-c", f"import {name}"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return
-    if not python.exists():
-        base = shutil.which("python3.11") or sys.executable
-        say(f"creating {python.parent.parent} ...")
-        subprocess.run([base, "-m", "venv", str(python.parent.parent)], check=True)
-    say(f"installing {' '.join(PINS[name])} (takes about 30 s) ...")
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--upgrade", "pip", *PINS[name]],
-        check=True,
-        stdout=sys.stderr,
-    )
+    _harness.ensure_venv(VENVS / name, PINS[name], f"import {name}", takes="takes about 30 s")
 
 
 def two_step_pair(side: str, folder: Path, verbose: bool) -> dict[str, dict[str, Any]]:
@@ -824,11 +783,7 @@ def main() -> int:
         report = run_all(args, base)
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_report(report)
-    return 0 if report["passed"] else 1
+    return _harness.show_report(report, args.json, print_report, report["passed"])
 
 
 if __name__ == "__main__":

@@ -15,20 +15,24 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
-import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+# _harness.py sits next to this file. Children run with -P (this folder is not on their
+# sys.path), so it is put there only for this import.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _harness
+from _harness import RESULT, say  # RESULT: models.py imports it from here
+
+sys.path.pop(0)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).resolve()
@@ -41,20 +45,11 @@ IMPORT_REPEATS = 5
 QUERY_REPEATS = 5
 FILTER = "metrics.m0 > 0.5 and params.C = '1.0'"
 PAGE = 100
-RESULT, PROGRESS = "@@RESULT ", "@@PROGRESS "
 
 
 # --------------------------------------------------------------------------
 # Child side: runs in a fresh interpreter, cwd = a fresh temp dir.
 # --------------------------------------------------------------------------
-
-
-def _emit(result: dict[str, Any]) -> None:
-    print(RESULT + json.dumps(result), flush=True)
-
-
-def _progress(msg: str) -> None:
-    print(PROGRESS + msg, flush=True)
 
 
 def fake_run(rng: random.Random, i: int) -> tuple[dict[str, str], dict[str, float]]:
@@ -106,7 +101,7 @@ def child_log(side: str, n: int) -> None:
         stored = len(loopml.metric_history(run.id, "loss"))
         version = getattr(loopml, "__version__", "?")
     assert stored == n, f"stored {stored} of {n} points"
-    _emit({"seconds": elapsed, "stored": stored, "version": version})
+    _harness.emit({"seconds": elapsed, "stored": stored, "version": version})
 
 
 def _fill_mlflow(n: int) -> None:
@@ -129,7 +124,7 @@ def _fill_mlflow(n: int) -> None:
         )
         client.set_terminated(run_id)
         if (i + 1) % 1000 == 0:
-            _progress(f"mlflow fill {i + 1:,}/{n:,}")
+            _harness.progress(f"mlflow fill {i + 1:,}/{n:,}")
 
 
 def _fill_loopml(n: int) -> None:
@@ -143,7 +138,7 @@ def _fill_loopml(n: int) -> None:
             r.log_params(params)
             r.log_metrics(metrics)
         if (i + 1) % 1000 == 0:
-            _progress(f"loopml fill {i + 1:,}/{n:,}")
+            _harness.progress(f"loopml fill {i + 1:,}/{n:,}")
 
 
 def _open_store(side: str, mod: Any) -> Callable[[], Any]:
@@ -184,7 +179,9 @@ def child_query(side: str, n: int, fill: bool) -> None:
         times.append(time.perf_counter() - t0)
         seeds = check_page(df)
     first = times[0] if fill else times[0] + open_s
-    _emit({"fill": fill_s, "first": first, "median": statistics.median(times), "seeds": seeds})
+    _harness.emit(
+        {"fill": fill_s, "first": first, "median": statistics.median(times), "seeds": seeds}
+    )
 
 
 def child_main(task: str, side: str, n: int) -> None:
@@ -211,48 +208,20 @@ TOUCH = "{mod}.start_run, {mod}.log_metric, {mod}.search_runs; "
 
 
 def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    for var in ("LOOPML_URI", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "PYTHONPATH"):
-        env.pop(var, None)
-    env.update(
+    return _harness.child_env(
+        ("LOOPML_URI", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "PYTHONPATH"),
         MLFLOW_ENABLE_TELEMETRY="false",
         MLFLOW_DISABLE_TELEMETRY="true",
         DO_NOT_TRACK="1",
         GIT_PYTHON_REFRESH="quiet",
         PYTHONUNBUFFERED="1",
     )
-    return env
 
 
 def run_child(python: Path, args: list[str], cwd: Path, verbose: bool) -> dict[str, Any]:
     """Run a child interpreter; forward its progress lines; return its result dict."""
     cmd = [str(python), "-P", *args]  # -P: don't put the script's dir on sys.path
-    proc = subprocess.Popen(
-        cmd,
-        cwd=cwd,
-        env=child_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
-    )
-    tail: deque[str] = deque(maxlen=40)
-    result: dict[str, Any] | None = None
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith(RESULT):
-            result = json.loads(line[len(RESULT) :])
-        elif line.startswith(PROGRESS):
-            print("  " + line[len(PROGRESS) :].rstrip(), file=sys.stderr, flush=True)
-        else:
-            tail.append(line)
-            if verbose:
-                print("  | " + line.rstrip(), file=sys.stderr)
-    if proc.wait() != 0 or result is None:
-        raise RuntimeError(
-            f"child failed (exit {proc.returncode}): {' '.join(cmd)}\n" + "".join(tail)
-        )
-    return result
+    return _harness.run_child(cmd, cwd, child_env(), verbose)
 
 
 def in_tempdir(
@@ -269,28 +238,8 @@ def in_tempdir(
 
 
 def ensure_mlflow() -> None:
-    probe = [str(MLFLOW_PY), "-c", "import mlflow"]
-    if MLFLOW_PY.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return
-    if not MLFLOW_PY.exists():
-        python = shutil.which("python3.11") or sys.executable
-        print(f"creating {MLFLOW_VENV} ...", file=sys.stderr)
-        subprocess.run([python, "-m", "venv", str(MLFLOW_VENV)], check=True)
-    print("installing mlflow (takes a few minutes) ...", file=sys.stderr)
-    subprocess.run(
-        [
-            str(MLFLOW_PY),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--upgrade",
-            "pip",
-            "mlflow==3.17.2",
-            "skops>=0.16",
-        ],
-        check=True,
-        stdout=sys.stderr,
+    _harness.ensure_venv(
+        MLFLOW_VENV, ("mlflow==3.17.2", "skops>=0.16"), "import mlflow", what="mlflow"
     )
 
 
@@ -370,10 +319,6 @@ def run_all(quick: bool, verbose: bool) -> dict[str, Any]:
     return {"quick": quick, "versions": versions, "rows": [r.as_dict() for r in rows]}
 
 
-def say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 def fmt_s(x: float | None) -> str:
     if x is None:
         return "-"
@@ -436,11 +381,8 @@ def main() -> int:
         return 0
     ensure_mlflow()
     report = run_all(args.quick, args.verbose)
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_table(report)
-    return 0 if all(r["passed"] is not False for r in report["rows"]) else 1
+    passed = all(r["passed"] is not False for r in report["rows"])
+    return _harness.show_report(report, args.json, print_table, passed)
 
 
 if __name__ == "__main__":

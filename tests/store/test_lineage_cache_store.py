@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, select
 
-from loopml import (
-    ConflictError,
-    InvalidInputError,
-    MigrationRequiredError,
-    NotFoundError,
-    StoreError,
-)
+from loopml import ConflictError, InvalidInputError, NotFoundError, StoreError
 from loopml.store import (
     CacheEntry,
     DatasetFile,
@@ -29,22 +22,21 @@ from loopml.store import (
     _migrate,
     open_store,
 )
-from loopml.store._engine import make_engine
-from loopml.store._tables import (
-    artifacts,
-    dataset_files,
-    dataset_versions,
-    datasets,
-    experiments,
-    lineage,
-    runs,
-    schemas,
-    step_cache,
+from loopml.store._tables import artifacts, dataset_versions, lineage, runs, schemas, step_cache
+from tests.store._helpers import (
+    FILE_DIGEST,
+    connected,
+    database_at,
+    execute,
+    in_threads,
+    insert_old_dataset_version,
+    insert_old_run,
+    numbered_digest,
+    register,
+    upgrades_on_open,
+    upgrades_on_request,
 )
 
-T = TypeVar("T")
-
-FILE_DIGEST = "sha256:" + "f" * 64
 BLOB_X = "sha256:" + "a" * 64
 BLOB_Y = "sha256:" + "b" * 64
 BLOB_Z = "sha256:" + "c" * 64
@@ -53,28 +45,11 @@ KEY_B = "sha256:" + "2" * 64
 KEY_C = "sha256:" + "3" * 64
 
 
-def _hash(n: int) -> str:
-    return "sha256:" + f"{n:064x}"
-
-
-def _register(store: Store, name: str, n: int) -> DatasetVersionRecord:
-    record, _ = store.create_dataset_version(
-        name,
-        content_id=_hash(10_000 + n),
-        row_count=3,
-        columns=[("a", "int64")],
-        roles={"a": "feature"},
-        source={"kind": "arrow"},
-        files=[DatasetFile(0, FILE_DIGEST, 10, 3)],
-    )
-    return record
-
-
 def _blob_edge(direction: str, name: str, digest: str, content: int, **changes: Any) -> LineageEdge:
     edge = LineageEdge(
         direction=direction,
         name=name,
-        content_hash=_hash(content),
+        content_hash=numbered_digest(content),
         digest=digest,
         dataset=None,
         type="pandas.DataFrame",
@@ -95,41 +70,6 @@ def _dataset_edge(direction: str, name: str, version: DatasetVersionRecord) -> L
         materializer="dataset",
         size=None,
     )
-
-
-def _in_threads(count: int, action: Callable[[int], T]) -> list[T]:
-    """Run ``action(i)`` in ``count`` threads that start together; re-raise the first error."""
-    results: list[T] = []
-    errors: list[BaseException] = []
-    start = threading.Barrier(count)
-
-    def work(i: int) -> None:
-        try:
-            start.wait()
-            results.append(action(i))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return results
-
-
-def _execute(uri: str, statement: Any) -> None:
-    """Run one statement in its own write transaction (SQLite with foreign keys enforced)."""
-    engine = make_engine(uri)
-    try:
-        with engine.connect() as connection:
-            connection = connection.execution_options(loopml_write=True)
-            with connection.begin():
-                connection.execute(statement)
-    finally:
-        engine.dispose()
 
 
 # -- edges ----------------------------------------------------------------------------------------
@@ -186,8 +126,8 @@ def test_lineage_of_a_run_that_does_not_exist_is_not_found(store: Store) -> None
 
 
 def test_a_dataset_reference_is_stored_as_that_dataset_version(store: Store) -> None:
-    _register(store, "tx", 1)
-    second = _register(store, "tx", 2)
+    register(store, "tx", 1)
+    second = register(store, "tx", 2)
     run = store.create_run("pipe")
 
     store.add_lineage(run.id, [_dataset_edge("in", "data", second)])
@@ -199,7 +139,7 @@ def test_a_dataset_reference_is_stored_as_that_dataset_version(store: Store) -> 
 
 
 def test_a_dataset_given_as_a_list_comes_back_as_a_tuple(store: Store) -> None:
-    version = _register(store, "tx", 1)
+    version = register(store, "tx", 1)
     run = store.create_run("pipe")
 
     edge = dataclasses.replace(_dataset_edge("in", "data", version), dataset=["tx", 1])
@@ -209,7 +149,7 @@ def test_a_dataset_given_as_a_list_comes_back_as_a_tuple(store: Store) -> None:
 
 
 def test_an_edge_may_hold_both_a_blob_and_a_dataset_version(store: Store) -> None:
-    version = _register(store, "tx", 1)
+    version = register(store, "tx", 1)
     run = store.create_run("pipe")
     edge = dataclasses.replace(_dataset_edge("out", "table", version), digest=BLOB_X, size=99)
 
@@ -221,8 +161,8 @@ def test_an_edge_may_hold_both_a_blob_and_a_dataset_version(store: Store) -> Non
 def test_a_dataset_reference_to_a_missing_version_is_not_found_and_nothing_is_stored(
     store: Store,
 ) -> None:
-    first = _register(store, "tx", 1)
-    _register(store, "tx", 2)
+    first = register(store, "tx", 1)
+    register(store, "tx", 2)
     run = store.create_run("pipe")
     good = _blob_edge("out", "model", BLOB_X, 1)
     missing_version = dataclasses.replace(_dataset_edge("in", "data", first), dataset=("tx", 7))
@@ -239,9 +179,11 @@ def test_a_dataset_reference_to_a_missing_version_is_not_found_and_nothing_is_st
 def test_a_dataset_reference_whose_content_hash_is_not_the_versions_content_id_is_invalid(
     store: Store,
 ) -> None:
-    version = _register(store, "tx", 1)
+    version = register(store, "tx", 1)
     run = store.create_run("pipe")
-    wrong = dataclasses.replace(_dataset_edge("in", "data", version), content_hash=_hash(9))
+    wrong = dataclasses.replace(
+        _dataset_edge("in", "data", version), content_hash=numbered_digest(9)
+    )
 
     with pytest.raises(InvalidInputError, match="content id"):
         store.add_lineage(run.id, [wrong])
@@ -338,7 +280,7 @@ _BAD_EDGES: dict[str, tuple[dict[str, Any], str]] = {
 
 @pytest.mark.parametrize("bad", list(_BAD_EDGES), ids=list(_BAD_EDGES))
 def test_a_malformed_edge_is_an_invalid_input_and_nothing_is_stored(store: Store, bad: str) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
     run = store.create_run("pipe")
     changes, message = _BAD_EDGES[bad]
     edge = dataclasses.replace(_blob_edge("out", "model", BLOB_X, 1), **changes)
@@ -374,7 +316,7 @@ def test_edges_that_are_not_a_list_of_lineage_edges_are_an_invalid_input(
 # -- walking lineage ------------------------------------------------------------------------------
 def _two_step_pipeline(store: Store) -> tuple[str, str, str, DatasetVersionRecord]:
     """ingest (reads tx v1, writes X) -> train (reads X, writes Y); returns the run ids."""
-    data = _register(store, "tx", 1)
+    data = register(store, "tx", 1)
     pipeline = store.create_run("pipe", name="pipeline")
     ingest = store.create_run("pipe", name="ingest", parent_id=pipeline.id)
     store.add_lineage(
@@ -395,7 +337,7 @@ def test_runs_touching_an_object_finds_its_writer_and_its_readers_oldest_first(
 ) -> None:
     _, ingest, train, _ = _two_step_pipeline(store)
 
-    touching = store.runs_touching(_hash(1))
+    touching = store.runs_touching(numbered_digest(1))
 
     assert all(isinstance(t, RunEdge) for t in touching)
     assert [(t.run_id, t.edge.direction, t.edge.name) for t in touching] == [
@@ -413,8 +355,8 @@ def test_runs_touching_an_object_finds_its_writer_and_its_readers_oldest_first(
 def test_runs_touching_can_keep_only_writers_or_only_readers(store: Store) -> None:
     _, ingest, train, _ = _two_step_pipeline(store)
 
-    assert [t.run_id for t in store.runs_touching(_hash(1), direction="out")] == [ingest]
-    assert [t.run_id for t in store.runs_touching(_hash(1), direction="in")] == [train]
+    assert [t.run_id for t in store.runs_touching(numbered_digest(1), direction="out")] == [ingest]
+    assert [t.run_id for t in store.runs_touching(numbered_digest(1), direction="in")] == [train]
     assert [t.run_id for t in store.runs_touching(digest=BLOB_Y, direction="out")] == [train]
     assert store.runs_touching(digest=BLOB_Y, direction="in") == []
 
@@ -433,7 +375,7 @@ def test_runs_touching_a_dataset_version_finds_the_runs_that_referenced_it(
     store: Store,
 ) -> None:
     _, ingest, _, data = _two_step_pipeline(store)
-    _register(store, "tx", 2)
+    register(store, "tx", 2)
 
     (found,) = store.runs_touching(dataset=("tx", 1))
     assert (found.run_id, found.edge.direction, found.edge.name) == (ingest, "in", "raw")
@@ -444,7 +386,7 @@ def test_runs_touching_a_dataset_version_finds_the_runs_that_referenced_it(
 
 
 def test_runs_touching_a_dataset_version_that_does_not_exist_is_not_found(store: Store) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
     with pytest.raises(NotFoundError, match="'tx' has no version 3; it has version 1"):
         store.runs_touching(dataset=("tx", 3))
     with pytest.raises(NotFoundError, match="dataset 'nope' does not exist"):
@@ -453,16 +395,16 @@ def test_runs_touching_a_dataset_version_that_does_not_exist_is_not_found(store:
 
 def test_runs_touching_content_nobody_touched_is_empty(store: Store) -> None:
     _two_step_pipeline(store)
-    assert store.runs_touching(_hash(77)) == []
+    assert store.runs_touching(numbered_digest(77)) == []
 
 
 @pytest.mark.parametrize(
     "selectors",
     [
         {},
-        {"content_hash": _hash(1), "digest": BLOB_X},
+        {"content_hash": numbered_digest(1), "digest": BLOB_X},
         {"digest": BLOB_X, "dataset": ("tx", 1)},
-        {"content_hash": _hash(1), "digest": BLOB_X, "dataset": ("tx", 1)},
+        {"content_hash": numbered_digest(1), "digest": BLOB_X, "dataset": ("tx", 1)},
     ],
     ids=["none", "hash and digest", "digest and dataset", "all three"],
 )
@@ -495,7 +437,7 @@ def test_deleting_a_run_row_drops_its_edges_and_cache_entries(store: Store, stor
     store.put_cache_entry(KEY_A, "steps.ingest", ingest)
     store.put_cache_entry(KEY_B, "steps.train", train)
 
-    _execute(store_uri, delete(runs).where(runs.c.id == train))
+    execute(store_uri, delete(runs).where(runs.c.id == train))
 
     assert [t.run_id for t in store.runs_touching(digest=BLOB_X)] == [ingest]
     assert store.runs_touching(digest=BLOB_Y) == []
@@ -517,7 +459,7 @@ def test_deleting_a_dataset_version_row_keeps_the_edge_without_its_dataset(
 ) -> None:
     _, ingest, _, data = _two_step_pipeline(store)
 
-    _execute(store_uri, delete(dataset_versions).where(dataset_versions.c.version == 1))
+    execute(store_uri, delete(dataset_versions).where(dataset_versions.c.version == 1))
 
     raw = next(e for e in store.lineage_of_run(ingest) if e.name == "raw")
     assert (raw.dataset, raw.digest, raw.content_hash) == (None, None, data.content_id)
@@ -605,7 +547,7 @@ def test_concurrent_cache_hits_all_count(store: Store) -> None:
         for _ in range(25):
             store.record_cache_hit(KEY_A)
 
-    _in_threads(8, hit)
+    in_threads(8, hit)
 
     entry = store.get_cache_entry(KEY_A)
     assert entry is not None and entry.hits == 200
@@ -614,7 +556,7 @@ def test_concurrent_cache_hits_all_count(store: Store) -> None:
 def test_concurrent_puts_under_one_key_leave_one_entry_naming_one_of_them(store: Store) -> None:
     made = [store.create_run("pipe").id for _ in range(6)]
 
-    _in_threads(6, lambda i: store.put_cache_entry(KEY_A, "steps.train", made[i]))
+    in_threads(6, lambda i: store.put_cache_entry(KEY_A, "steps.train", made[i]))
 
     (entry,) = store.list_cache_entries()
     assert entry.run_id in made
@@ -653,7 +595,7 @@ def test_deleting_the_cache_entries_of_a_step_leaves_the_others(store: Store) ->
 def test_deleting_cache_entries_by_key_counts_only_those_that_existed(store: Store) -> None:
     _three_entries(store)
 
-    assert store.delete_cache_entries(keys=[KEY_A, KEY_C, _hash(99), KEY_A]) == 2
+    assert store.delete_cache_entries(keys=[KEY_A, KEY_C, numbered_digest(99), KEY_A]) == 2
 
     assert [e.key for e in store.list_cache_entries()] == [KEY_B]
 
@@ -680,7 +622,7 @@ def test_deleting_with_no_step_and_no_keys_clears_the_cache_but_no_keys_deletes_
 
 def test_deleting_more_keys_than_one_statement_takes_deletes_them_all(store: Store) -> None:
     run = store.create_run("pipe")
-    keys = [_hash(n) for n in range(1, 1_201)]
+    keys = [numbered_digest(n) for n in range(1, 1_201)]
     for key in keys[::100]:
         store.put_cache_entry(key, "steps.train", run.id)
 
@@ -763,65 +705,23 @@ OLD_RUN_ID = "0123456789abcdef" * 2
 
 
 def _database_at_0003_with_data(uri: str) -> None:
-    engine = make_engine(uri)
-    try:
-        _migrate.upgrade(engine, "0003")
-        with engine.connect() as connection:
-            connection = connection.execution_options(loopml_write=True)
-            with connection.begin():
-                assert _migrate.current_revision(connection) == "0003"
-                experiment_id = connection.execute(
-                    experiments.insert().values(name="pipe", created_at=500)
-                ).inserted_primary_key[0]  # type: ignore[index]
-                run_pk = connection.execute(
-                    runs.insert().values(
-                        id=OLD_RUN_ID,
-                        experiment_id=experiment_id,
-                        name="old",
-                        status="finished",
-                        start_time=600,
-                        end_time=700,
-                        heartbeat_at=650,
-                    )
-                ).inserted_primary_key[0]  # type: ignore[index]
-                connection.execute(
-                    artifacts.insert().values(
-                        run_pk=run_pk, name="model.pkl", digest=BLOB_Z, size=5, created_at=650
-                    )
-                )
-                dataset_id = connection.execute(
-                    datasets.insert().values(name="tx", created_at=1_000)
-                ).inserted_primary_key[0]  # type: ignore[index]
-                version_pk = connection.execute(
-                    dataset_versions.insert().values(
-                        dataset_id=dataset_id,
-                        version=1,
-                        content_id=_hash(1),
-                        row_count=3,
-                        column_count=1,
-                        size_bytes=10,
-                        columns='[["a", "int64"]]',
-                        roles='{"a": "feature"}',
-                        source='{"kind": "arrow"}',
-                        created_at=2_000,
-                    )
-                ).inserted_primary_key[0]  # type: ignore[index]
-                connection.execute(
-                    dataset_files.insert().values(
-                        version_pk=version_pk, part=0, digest=FILE_DIGEST, size=10, rows=3
-                    )
-                )
-                connection.execute(
-                    schemas.insert().values(
-                        dataset_id=dataset_id,
-                        version=1,
-                        digest=BLOB_Y,
-                        inferred_from_pk=version_pk,
-                        created_at=3_000,
-                    )
-                )
-    finally:
-        engine.dispose()
+    with database_at(uri, "0003") as connection:
+        run_pk = insert_old_run(connection, OLD_RUN_ID, "pipe")
+        connection.execute(
+            artifacts.insert().values(
+                run_pk=run_pk, name="model.pkl", digest=BLOB_Z, size=5, created_at=650
+            )
+        )
+        dataset_id, version_pk = insert_old_dataset_version(connection, numbered_digest(1))
+        connection.execute(
+            schemas.insert().values(
+                dataset_id=dataset_id,
+                version=1,
+                digest=BLOB_Y,
+                inferred_from_pk=version_pk,
+                created_at=3_000,
+            )
+        )
 
 
 def _check_upgraded(store: Store, uri: str) -> None:
@@ -830,7 +730,10 @@ def _check_upgraded(store: Store, uri: str) -> None:
     assert (old.name, old.status, old.start_time, old.end_time) == ("old", "finished", 600, 700)
     assert old.artifacts["model.pkl"].digest == BLOB_Z
     version = store.get_dataset_version("tx", 1)
-    assert (version.content_id, version.files) == (_hash(1), [DatasetFile(0, FILE_DIGEST, 10, 3)])
+    assert (version.content_id, version.files) == (
+        numbered_digest(1),
+        [DatasetFile(0, FILE_DIGEST, 10, 3)],
+    )
     assert (store.get_schema("tx").digest, store.get_schema("tx").inferred_from) == (BLOB_Y, 1)
 
     # The new tables work with the old rows.
@@ -845,41 +748,21 @@ def _check_upgraded(store: Store, uri: str) -> None:
     assert entry is not None and (entry.run_id, entry.hits) == (OLD_RUN_ID, 1)
     assert {FILE_DIGEST, BLOB_X, BLOB_Y, BLOB_Z} <= store.referenced_digests()
 
-    engine = make_engine(uri)
-    try:
-        with engine.connect() as connection:
-            assert connection.execute(select(lineage.c.name)).scalars().all() != []
-            assert connection.execute(select(step_cache.c.hits)).scalars().all() == [1]
-    finally:
-        engine.dispose()
+    with connected(uri) as connection:
+        assert connection.execute(select(lineage.c.name)).scalars().all() != []
+        assert connection.execute(select(step_cache.c.hits)).scalars().all() == [1]
 
 
 def test_a_sqlite_store_at_revision_0003_upgrades_on_open_and_keeps_its_data(
     tmp_path: Path,
 ) -> None:
-    uri = f"sqlite:///{tmp_path / 'old.db'}"
-    _database_at_0003_with_data(uri)
-
-    store = open_store(uri)
-    try:
-        _check_upgraded(store, uri)
-    finally:
-        store.close()
+    upgrades_on_open(tmp_path, _database_at_0003_with_data, _check_upgraded)
 
 
 @pytest.mark.postgres
 def test_a_postgresql_store_at_revision_0003_waits_for_db_upgrade_and_keeps_its_data(
     pg_uri: str,
 ) -> None:
-    _database_at_0003_with_data(pg_uri)
-
-    with pytest.raises(MigrationRequiredError, match=r"revision 0003.*loopml db upgrade"):
-        open_store(pg_uri)
-    with pytest.raises(MigrationRequiredError):
-        open_store(pg_uri)  # refusing changed nothing
-
-    store = open_store(pg_uri, auto_upgrade=True)  # what `loopml db upgrade` does
-    try:
-        _check_upgraded(store, pg_uri)
-    finally:
-        store.close()
+    upgrades_on_request(
+        pg_uri, "0003", _database_at_0003_with_data, _check_upgraded, refuses_twice=True
+    )

@@ -12,11 +12,18 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from loopml import ConflictError, InvalidInputError, MigrationRequiredError, NotFoundError
+from loopml import ConflictError, InvalidInputError, NotFoundError
 from loopml.store import DatasetFile, Store, _migrate, open_store
-from loopml.store._engine import make_engine
 from loopml.store._records import ModelEvent, ModelFile, ModelVersionRecord
-from loopml.store._tables import experiments, model_events, runs
+from loopml.store._tables import model_events
+from tests.store._helpers import (
+    connected,
+    database_at,
+    execute,
+    insert_old_run,
+    upgrades_on_open,
+    upgrades_on_request,
+)
 
 SIGNATURE: dict[str, Any] = {
     "inputs": [{"name": "amount", "type": "double"}, {"name": "country", "type": "string"}],
@@ -681,15 +688,11 @@ def test_deleting_a_missing_version_is_not_found(store: Store) -> None:
 
 # -- the history is append-only -------------------------------------------------------------------
 def _event_rows(uri: str) -> list[tuple[Any, ...]]:
-    engine = make_engine(uri)
-    try:
-        with engine.connect() as connection:
-            return [
-                tuple(row)
-                for row in connection.execute(select(model_events).order_by(model_events.c.pk))
-            ]
-    finally:
-        engine.dispose()
+    with connected(uri) as connection:
+        return [
+            tuple(row)
+            for row in connection.execute(select(model_events).order_by(model_events.c.pk))
+        ]
 
 
 @pytest.mark.parametrize(
@@ -703,18 +706,9 @@ def test_the_history_cannot_be_changed_or_deleted_through_sql(
     before = _event_rows(store_uri)
     assert len(before) == 3
 
-    engine = make_engine(store_uri)
-    expected_error = IntegrityError if engine.dialect.name == "sqlite" else DBAPIError
-    try:
-        with (
-            pytest.raises(expected_error, match="model_events is append-only"),
-            engine.connect() as connection,
-        ):
-            connection = connection.execution_options(loopml_write=True)
-            with connection.begin():
-                connection.execute(text(statement))
-    finally:
-        engine.dispose()
+    expected_error = IntegrityError if store_uri.startswith("sqlite") else DBAPIError
+    with pytest.raises(expected_error, match="model_events is append-only"):
+        execute(store_uri, text(statement))
 
     assert _event_rows(store_uri) == before
     assert _kinds(store) == ["version_created", "version_created", "alias_set"]
@@ -739,29 +733,8 @@ OLD_RUN_ID = "0123456789abcdef" * 2
 
 
 def _database_at_0005_with_a_run(uri: str) -> None:
-    engine = make_engine(uri)
-    try:
-        _migrate.upgrade(engine, "0005")
-        with engine.connect() as connection:
-            connection = connection.execution_options(loopml_write=True)
-            with connection.begin():
-                assert _migrate.current_revision(connection) == "0005"
-                experiment_id = connection.execute(
-                    experiments.insert().values(name="training", created_at=500)
-                ).inserted_primary_key[0]  # type: ignore[index]
-                connection.execute(
-                    runs.insert().values(
-                        id=OLD_RUN_ID,
-                        experiment_id=experiment_id,
-                        name="old",
-                        status="finished",
-                        start_time=600,
-                        end_time=700,
-                        heartbeat_at=650,
-                    )
-                )
-    finally:
-        engine.dispose()
+    with database_at(uri, "0005") as connection:
+        insert_old_run(connection, OLD_RUN_ID, "training")
 
 
 def _check_upgraded(store: Store, uri: str) -> None:
@@ -776,41 +749,19 @@ def _check_upgraded(store: Store, uri: str) -> None:
     assert _kinds(store) == ["version_created", "alias_set"]
 
     # The migration's triggers (not the dumped head schema) guard the history.
-    engine = make_engine(uri)
-    try:
-        with pytest.raises(DBAPIError, match="append-only"), engine.connect() as connection:
-            connection = connection.execution_options(loopml_write=True)
-            with connection.begin():
-                connection.execute(text("DELETE FROM model_events"))
-    finally:
-        engine.dispose()
+    with pytest.raises(DBAPIError, match="append-only"):
+        execute(uri, text("DELETE FROM model_events"))
     assert len(store.model_history("fraud")) == 2
 
 
 def test_a_sqlite_store_at_revision_0005_upgrades_on_open_and_the_registry_works(
     tmp_path: Path,
 ) -> None:
-    uri = f"sqlite:///{tmp_path / 'old.db'}"
-    _database_at_0005_with_a_run(uri)
-
-    store = open_store(uri)
-    try:
-        _check_upgraded(store, uri)
-    finally:
-        store.close()
+    upgrades_on_open(tmp_path, _database_at_0005_with_a_run, _check_upgraded)
 
 
 @pytest.mark.postgres
 def test_a_postgresql_store_at_revision_0005_upgrades_on_request_and_the_registry_works(
     pg_uri: str,
 ) -> None:
-    _database_at_0005_with_a_run(pg_uri)
-
-    with pytest.raises(MigrationRequiredError, match=r"revision 0005.*loopml db upgrade"):
-        open_store(pg_uri)
-
-    store = open_store(pg_uri, auto_upgrade=True)
-    try:
-        _check_upgraded(store, pg_uri)
-    finally:
-        store.close()
+    upgrades_on_request(pg_uri, "0005", _database_at_0005_with_a_run, _check_upgraded)

@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from sqlalchemy import delete, select
 
-from loopml import InvalidInputError, MigrationRequiredError, NotFoundError, StoreError
-from loopml.store import (
-    DatasetFile,
-    DatasetVersionRecord,
-    SchemaRecord,
-    Store,
-    _migrate,
-    open_store,
+from loopml import InvalidInputError, NotFoundError, StoreError
+from loopml.store import DatasetFile, SchemaRecord, Store, _migrate, open_store
+from loopml.store._tables import dataset_versions, profiles, schemas
+from tests.store._helpers import (
+    FILE_DIGEST,
+    connected,
+    database_at,
+    in_threads,
+    insert_old_dataset_version,
+    numbered_digest,
+    register,
+    upgrades_on_open,
+    upgrades_on_request,
 )
-from loopml.store._engine import make_engine
-from loopml.store._tables import dataset_files, dataset_versions, datasets, profiles, schemas
 
-T = TypeVar("T")
-
-FILE_DIGEST = "sha256:" + "f" * 64
 SCHEMA_A = "sha256:" + "a" * 64
 SCHEMA_B = "sha256:" + "b" * 64
 PROFILE_A = "sha256:" + "c" * 64
@@ -33,50 +30,10 @@ PROFILE_B = "sha256:" + "d" * 64
 SPEC = "v1;kll800;hll14;cap1000"
 
 
-def _digest(n: int) -> str:
-    return "sha256:" + f"{n:064x}"
-
-
-def _register(store: Store, name: str, n: int) -> DatasetVersionRecord:
-    record, _ = store.create_dataset_version(
-        name,
-        content_id=_digest(10_000 + n),
-        row_count=3,
-        columns=[("a", "int64")],
-        roles={"a": "feature"},
-        source={"kind": "arrow"},
-        files=[DatasetFile(0, FILE_DIGEST, 10, 3)],
-    )
-    return record
-
-
-def _in_threads(count: int, action: Callable[[int], T]) -> list[T]:
-    """Run ``action(i)`` in ``count`` threads that start together; re-raise the first error."""
-    results: list[T] = []
-    errors: list[BaseException] = []
-    start = threading.Barrier(count)
-
-    def work(i: int) -> None:
-        try:
-            start.wait()
-            results.append(action(i))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return results
-
-
 # -- schemas --------------------------------------------------------------------------------------
 def test_schema_versions_are_numbered_from_one_per_dataset(store: Store) -> None:
-    _register(store, "tx", 1)
-    _register(store, "other", 2)
+    register(store, "tx", 1)
+    register(store, "other", 2)
 
     first = store.put_schema("tx", SCHEMA_A)
     second = store.put_schema("tx", SCHEMA_B)
@@ -94,7 +51,7 @@ def test_schema_versions_are_numbered_from_one_per_dataset(store: Store) -> None
 def test_putting_the_latest_schema_digest_again_returns_the_existing_version(
     store: Store,
 ) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
     first = store.put_schema("tx", SCHEMA_A)
 
     again = store.put_schema("tx", SCHEMA_A)
@@ -108,7 +65,7 @@ def test_putting_the_latest_schema_digest_again_returns_the_existing_version(
 def test_a_digest_that_differs_from_the_latest_makes_a_new_version_even_if_older(
     store: Store,
 ) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
     store.put_schema("tx", SCHEMA_A)
     store.put_schema("tx", SCHEMA_B)
 
@@ -123,8 +80,8 @@ def test_a_digest_that_differs_from_the_latest_makes_a_new_version_even_if_older
 
 
 def test_the_dataset_version_a_schema_was_inferred_from_is_recorded(store: Store) -> None:
-    _register(store, "tx", 1)
-    _register(store, "tx", 2)
+    register(store, "tx", 1)
+    register(store, "tx", 2)
 
     from_first = store.put_schema("tx", SCHEMA_A, inferred_from=1)
     from_second = store.put_schema("tx", SCHEMA_B, inferred_from=2)
@@ -136,7 +93,7 @@ def test_the_dataset_version_a_schema_was_inferred_from_is_recorded(store: Store
 
 
 def test_get_schema_returns_the_latest_or_the_numbered_version(store: Store) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
     first = store.put_schema("tx", SCHEMA_A)
     second = store.put_schema("tx", SCHEMA_B, inferred_from=1)
 
@@ -146,17 +103,17 @@ def test_get_schema_returns_the_latest_or_the_numbered_version(store: Store) -> 
 
 
 def test_list_schemas_gives_every_version_oldest_first(store: Store) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
     assert store.list_schemas("tx") == []
 
-    made = [store.put_schema("tx", _digest(n)) for n in range(1, 5)]
+    made = [store.put_schema("tx", numbered_digest(n)) for n in range(1, 5)]
 
     assert store.list_schemas("tx") == made
     assert [s.version for s in made] == [1, 2, 3, 4]
 
 
 def test_schemas_of_a_dataset_that_does_not_exist_are_not_found(store: Store) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
 
     with pytest.raises(NotFoundError, match="dataset 'missing' does not exist"):
         store.put_schema("missing", SCHEMA_A)
@@ -169,8 +126,8 @@ def test_schemas_of_a_dataset_that_does_not_exist_are_not_found(store: Store) ->
 def test_a_schema_inferred_from_a_missing_dataset_version_is_not_found_and_not_stored(
     store: Store,
 ) -> None:
-    _register(store, "tx", 1)
-    _register(store, "tx", 2)
+    register(store, "tx", 1)
+    register(store, "tx", 2)
 
     with pytest.raises(NotFoundError, match=r"'tx' has no version 7; it has versions 1 to 2"):
         store.put_schema("tx", SCHEMA_A, inferred_from=7)
@@ -179,7 +136,7 @@ def test_a_schema_inferred_from_a_missing_dataset_version_is_not_found_and_not_s
 
 
 def test_get_schema_of_a_missing_version_names_the_versions_that_exist(store: Store) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
     with pytest.raises(NotFoundError, match="'tx' has no schema yet"):
         store.get_schema("tx")
     with pytest.raises(NotFoundError, match="'tx' has no schema yet"):
@@ -197,7 +154,7 @@ def test_get_schema_of_a_missing_version_names_the_versions_that_exist(store: St
 def test_a_schema_digest_that_is_not_a_blob_digest_is_an_invalid_input(
     store: Store, bad: object
 ) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
     with pytest.raises(InvalidInputError, match="not a blob digest"):
         store.put_schema("tx", bad)  # type: ignore[arg-type]
     assert store.list_schemas("tx") == []
@@ -207,7 +164,7 @@ def test_a_schema_digest_that_is_not_a_blob_digest_is_an_invalid_input(
 def test_a_schema_version_that_is_not_a_positive_integer_is_an_invalid_input(
     store: Store, bad: object
 ) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
     with pytest.raises(InvalidInputError, match="positive integer"):
         store.get_schema("tx", bad)  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="positive integer"):
@@ -215,20 +172,20 @@ def test_a_schema_version_that_is_not_a_positive_integer_is_an_invalid_input(
 
 
 def test_concurrent_new_schemas_never_share_a_version_number(store: Store) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
 
-    made = _in_threads(8, lambda i: store.put_schema("tx", _digest(i + 1)))
+    made = in_threads(8, lambda i: store.put_schema("tx", numbered_digest(i + 1)))
 
     assert sorted(s.version for s in made) == list(range(1, 9))
     listed = store.list_schemas("tx")
     assert [s.version for s in listed] == list(range(1, 9))
-    assert sorted(s.digest for s in listed) == sorted(_digest(i + 1) for i in range(8))
+    assert sorted(s.digest for s in listed) == sorted(numbered_digest(i + 1) for i in range(8))
 
 
 def test_concurrent_puts_of_the_same_schema_make_one_version(store: Store) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
 
-    made = _in_threads(6, lambda _: store.put_schema("tx", SCHEMA_A, inferred_from=1))
+    made = in_threads(6, lambda _: store.put_schema("tx", SCHEMA_A, inferred_from=1))
 
     assert {(s.version, s.digest, s.inferred_from) for s in made} == {(1, SCHEMA_A, 1)}
     assert len(store.list_schemas("tx")) == 1
@@ -236,7 +193,7 @@ def test_concurrent_puts_of_the_same_schema_make_one_version(store: Store) -> No
 
 # -- profiles -------------------------------------------------------------------------------------
 def test_the_first_profile_stored_for_a_version_and_spec_wins(store: Store) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
 
     first = store.put_profile("tx", 1, SPEC, PROFILE_A)
     second = store.put_profile("tx", 1, SPEC, PROFILE_B)
@@ -247,8 +204,8 @@ def test_the_first_profile_stored_for_a_version_and_spec_wins(store: Store) -> N
 
 
 def test_profiles_are_kept_per_dataset_version_and_per_spec(store: Store) -> None:
-    _register(store, "tx", 1)
-    _register(store, "tx", 2)
+    register(store, "tx", 1)
+    register(store, "tx", 2)
 
     store.put_profile("tx", 1, SPEC, PROFILE_A)
     store.put_profile("tx", 2, SPEC, PROFILE_B)
@@ -260,7 +217,7 @@ def test_profiles_are_kept_per_dataset_version_and_per_spec(store: Store) -> Non
 
 
 def test_get_profile_is_none_when_no_profile_is_stored(store: Store) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
     assert store.get_profile("tx", 1) is None
     assert store.get_profile("tx", 1, SPEC) is None
 
@@ -269,7 +226,7 @@ def test_get_profile_is_none_when_no_profile_is_stored(store: Store) -> None:
 
 
 def test_get_profile_without_a_spec_returns_the_newest_profile(store: Store) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
     store.put_profile("tx", 1, "v1;old", PROFILE_A)
     time.sleep(0.005)
     store.put_profile("tx", 1, "v1;new", PROFILE_B)
@@ -278,7 +235,7 @@ def test_get_profile_without_a_spec_returns_the_newest_profile(store: Store) -> 
 
 
 def test_profiles_of_a_dataset_version_that_does_not_exist_are_not_found(store: Store) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
 
     with pytest.raises(NotFoundError, match="'tx' has no version 2; it has version 1"):
         store.put_profile("tx", 2, SPEC, PROFILE_A)
@@ -291,7 +248,7 @@ def test_profiles_of_a_dataset_version_that_does_not_exist_are_not_found(store: 
 
 
 def test_a_profile_spec_of_64_characters_is_accepted(store: Store) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
     spec = "v1;" + "x" * 61
     assert store.put_profile("tx", 1, spec, PROFILE_A) == PROFILE_A
     assert store.get_profile("tx", 1, spec) == PROFILE_A
@@ -301,22 +258,22 @@ def test_a_profile_spec_of_64_characters_is_accepted(store: Store) -> None:
 def test_a_profile_spec_that_is_empty_or_longer_than_64_characters_is_an_invalid_input(
     store: Store, bad: object
 ) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
     with pytest.raises(InvalidInputError, match=r"profile spec .* at most 64 characters"):
         store.put_profile("tx", 1, bad, PROFILE_A)  # type: ignore[arg-type]
     assert store.get_profile("tx", 1) is None
 
 
 def test_a_profile_digest_that_is_not_a_blob_digest_is_an_invalid_input(store: Store) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
     with pytest.raises(InvalidInputError, match="not a blob digest"):
         store.put_profile("tx", 1, SPEC, "sha256:short")
 
 
 def test_concurrent_puts_of_a_profile_store_exactly_one_digest(store: Store) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
 
-    stored = _in_threads(6, lambda i: store.put_profile("tx", 1, SPEC, _digest(i + 1)))
+    stored = in_threads(6, lambda i: store.put_profile("tx", 1, SPEC, numbered_digest(i + 1)))
 
     assert len(set(stored)) == 1  # every writer is told the same winner
     assert store.get_profile("tx", 1, SPEC) == stored[0]
@@ -324,7 +281,7 @@ def test_concurrent_puts_of_a_profile_store_exactly_one_digest(store: Store) -> 
 
 # -- housekeeping ---------------------------------------------------------------------------------
 def test_gc_keeps_the_blobs_of_schemas_and_profiles(store: Store) -> None:
-    _register(store, "tx", 1)
+    register(store, "tx", 1)
     store.put_schema("tx", SCHEMA_A)
     store.put_schema("tx", SCHEMA_B)
     store.put_profile("tx", 1, SPEC, PROFILE_A)
@@ -340,23 +297,19 @@ def test_removing_a_dataset_version_row_drops_its_profiles_and_unlinks_schemas(
 ) -> None:
     # No Store method deletes dataset versions; this checks the foreign keys' ON DELETE rules
     # (CASCADE for profiles, SET NULL for schemas) that a future deletion relies on.
-    _register(store, "tx", 1)
-    _register(store, "tx", 2)
+    register(store, "tx", 1)
+    register(store, "tx", 2)
     store.put_schema("tx", SCHEMA_A, inferred_from=1)
     store.put_profile("tx", 1, SPEC, PROFILE_A)
     store.put_profile("tx", 2, SPEC, PROFILE_B)
 
-    engine = make_engine(store_uri)  # SQLite enforces foreign keys only when told to
-    try:
-        with engine.connect() as connection:
-            connection = connection.execution_options(loopml_write=True)
-            with connection.begin():
-                connection.execute(delete(dataset_versions).where(dataset_versions.c.version == 1))
-            with connection.begin():
-                remaining = connection.execute(select(profiles.c.digest)).scalars().all()
-                inferred = connection.execute(select(schemas.c.inferred_from_pk)).scalars().all()
-    finally:
-        engine.dispose()
+    # SQLite enforces foreign keys only when told to: on a write connection.
+    with connected(store_uri, write=True) as connection:
+        with connection.begin():
+            connection.execute(delete(dataset_versions).where(dataset_versions.c.version == 1))
+        with connection.begin():
+            remaining = connection.execute(select(profiles.c.digest)).scalars().all()
+            inferred = connection.execute(select(schemas.c.inferred_from_pk)).scalars().all()
 
     assert remaining == [PROFILE_B]
     assert inferred == [None]
@@ -366,7 +319,7 @@ def test_removing_a_dataset_version_row_drops_its_profiles_and_unlinks_schemas(
 
 def test_a_closed_store_refuses_schema_and_profile_calls(store_uri: str) -> None:
     opened = open_store(store_uri)
-    _register(opened, "tx", 1)
+    register(opened, "tx", 1)
     opened.close()
 
     with pytest.raises(StoreError, match="was closed"):
@@ -383,43 +336,14 @@ def test_a_closed_store_refuses_schema_and_profile_calls(store_uri: str) -> None
 
 # -- upgrades from revision 0002 ------------------------------------------------------------------
 def _database_at_0002_with_a_dataset_version(uri: str) -> None:
-    engine = make_engine(uri)
-    try:
-        _migrate.upgrade(engine, "0002")
-        with engine.connect() as connection:
-            connection = connection.execution_options(loopml_write=True)
-            with connection.begin():
-                assert _migrate.current_revision(connection) == "0002"
-                dataset_id = connection.execute(
-                    datasets.insert().values(name="tx", created_at=1_000)
-                ).inserted_primary_key[0]  # type: ignore[index]
-                version_pk = connection.execute(
-                    dataset_versions.insert().values(
-                        dataset_id=dataset_id,
-                        version=1,
-                        content_id=_digest(1),
-                        row_count=3,
-                        column_count=1,
-                        size_bytes=10,
-                        columns='[["a", "int64"]]',
-                        roles='{"a": "feature"}',
-                        source='{"kind": "arrow"}',
-                        created_at=2_000,
-                    )
-                ).inserted_primary_key[0]  # type: ignore[index]
-                connection.execute(
-                    dataset_files.insert().values(
-                        version_pk=version_pk, part=0, digest=FILE_DIGEST, size=10, rows=3
-                    )
-                )
-    finally:
-        engine.dispose()
+    with database_at(uri, "0002") as connection:
+        insert_old_dataset_version(connection, numbered_digest(1))
 
 
-def _check_upgraded(store: Store) -> None:
+def _check_upgraded(store: Store, _uri: str) -> None:
     assert store.schema_status() == (_migrate.HEAD_REVISION, _migrate.HEAD_REVISION)
     kept = store.get_dataset_version("tx", 1)
-    assert (kept.content_id, kept.row_count, kept.created_at) == (_digest(1), 3, 2_000)
+    assert (kept.content_id, kept.row_count, kept.created_at) == (numbered_digest(1), 3, 2_000)
     assert kept.columns == [("a", "int64")]
     assert kept.files == [DatasetFile(0, FILE_DIGEST, 10, 3)]
     schema = store.put_schema("tx", SCHEMA_A, inferred_from=1)
@@ -431,27 +355,11 @@ def _check_upgraded(store: Store) -> None:
 def test_a_sqlite_store_at_revision_0002_upgrades_on_open_and_keeps_its_datasets(
     tmp_path: Path,
 ) -> None:
-    uri = f"sqlite:///{tmp_path / 'old.db'}"
-    _database_at_0002_with_a_dataset_version(uri)
-
-    store = open_store(uri)
-    try:
-        _check_upgraded(store)
-    finally:
-        store.close()
+    upgrades_on_open(tmp_path, _database_at_0002_with_a_dataset_version, _check_upgraded)
 
 
 @pytest.mark.postgres
 def test_a_postgresql_store_at_revision_0002_waits_for_db_upgrade_and_keeps_its_datasets(
     pg_uri: str,
 ) -> None:
-    _database_at_0002_with_a_dataset_version(pg_uri)
-
-    with pytest.raises(MigrationRequiredError, match=r"revision 0002.*loopml db upgrade"):
-        open_store(pg_uri)
-
-    store = open_store(pg_uri, auto_upgrade=True)  # what `loopml db upgrade` does
-    try:
-        _check_upgraded(store)
-    finally:
-        store.close()
+    upgrades_on_request(pg_uri, "0002", _database_at_0002_with_a_dataset_version, _check_upgraded)

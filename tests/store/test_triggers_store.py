@@ -2,44 +2,25 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, select, update
 
-from loopml import ConflictError, InvalidInputError, MigrationRequiredError, NotFoundError
-from loopml.store import FIRING_KINDS, Firing, Store, _migrate, open_store
-from loopml.store._engine import make_engine
+from loopml import ConflictError, InvalidInputError, NotFoundError
+from loopml.store import FIRING_KINDS, Firing, Store, _migrate
 from loopml.store._sql_triggers import CLAIM_TIMEOUT_MS
-from loopml.store._tables import experiments, runs, step_cache, trigger_firings
-
-T = TypeVar("T")
-
-
-def _in_threads(count: int, action: Callable[[int], T]) -> list[T]:
-    """Run ``action(i)`` in ``count`` threads that start together; re-raise the first error."""
-    results: list[T] = []
-    errors: list[BaseException] = []
-    start = threading.Barrier(count)
-
-    def work(i: int) -> None:
-        try:
-            start.wait()
-            results.append(action(i))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return results
+from loopml.store._tables import runs, step_cache, trigger_firings
+from tests.store._helpers import (
+    connected,
+    database_at,
+    execute,
+    in_threads,
+    insert_old_run,
+    upgrades_on_open,
+    upgrades_on_request,
+)
 
 
 def _fire(store: Store, key: str, trigger: str = "nightly", **changes: Any) -> Firing | None:
@@ -62,18 +43,7 @@ def _added(store: Store, key: str, trigger: str = "nightly", **changes: Any) -> 
 
 
 def _set_columns(uri: str, firing_id: int, **values: Any) -> None:
-    engine = make_engine(uri)
-    try:
-        with engine.connect() as connection:
-            connection = connection.execution_options(loopml_write=True)
-            with connection.begin():
-                connection.execute(
-                    update(trigger_firings)
-                    .where(trigger_firings.c.pk == firing_id)
-                    .values(**values)
-                )
-    finally:
-        engine.dispose()
+    execute(uri, update(trigger_firings).where(trigger_firings.c.pk == firing_id).values(**values))
 
 
 # -- adding ---------------------------------------------------------------------------------------
@@ -114,7 +84,7 @@ def test_the_same_dedupe_key_may_fire_each_trigger_once(store: Store) -> None:
 
 
 def test_concurrent_adds_of_one_key_record_exactly_one_firing(store: Store) -> None:
-    results = _in_threads(8, lambda i: _fire(store, "data:tx:race", reason=f"agent {i}"))
+    results = in_threads(8, lambda i: _fire(store, "data:tx:race", reason=f"agent {i}"))
 
     winners = [r for r in results if r is not None]
     assert len(winners) == 1
@@ -197,7 +167,7 @@ def test_concurrent_claimers_each_get_a_different_firing(store: Store) -> None:
             got.append(firing.id)
         return got
 
-    claimed = [pk for got in _in_threads(4, claim_all) for pk in got]
+    claimed = [pk for got in in_threads(4, claim_all) for pk in got]
 
     assert sorted(claimed) == sorted(f.id for f in added)  # each claimed exactly once
     assert {f.state for f in store.list_firings()} == {"claimed"}
@@ -261,14 +231,7 @@ def test_deleting_a_run_row_keeps_its_firing_without_a_run(store: Store, store_u
     run = store.create_run("pipelines")
     store.update_firing(firing.id, state="started", run_id=run.id)
 
-    engine = make_engine(store_uri)
-    try:
-        with engine.connect() as connection:
-            connection = connection.execution_options(loopml_write=True)
-            with connection.begin():
-                connection.execute(delete(runs).where(runs.c.id == run.id))
-    finally:
-        engine.dispose()
+    execute(store_uri, delete(runs).where(runs.c.id == run.id))
 
     (kept,) = store.list_firings()
     assert (kept.id, kept.state, kept.run_id) == (firing.id, "started", None)
@@ -389,34 +352,13 @@ CACHE_KEY = "sha256:" + "1" * 64
 
 
 def _database_at_0004_with_data(uri: str) -> None:
-    engine = make_engine(uri)
-    try:
-        _migrate.upgrade(engine, "0004")
-        with engine.connect() as connection:
-            connection = connection.execution_options(loopml_write=True)
-            with connection.begin():
-                assert _migrate.current_revision(connection) == "0004"
-                experiment_id = connection.execute(
-                    experiments.insert().values(name="pipe", created_at=500)
-                ).inserted_primary_key[0]  # type: ignore[index]
-                run_pk = connection.execute(
-                    runs.insert().values(
-                        id=OLD_RUN_ID,
-                        experiment_id=experiment_id,
-                        name="old",
-                        status="finished",
-                        start_time=600,
-                        end_time=700,
-                        heartbeat_at=650,
-                    )
-                ).inserted_primary_key[0]  # type: ignore[index]
-                connection.execute(
-                    step_cache.insert().values(
-                        key=CACHE_KEY, step="steps.train", run_pk=run_pk, created_at=650, hits=2
-                    )
-                )
-    finally:
-        engine.dispose()
+    with database_at(uri, "0004") as connection:
+        run_pk = insert_old_run(connection, OLD_RUN_ID, "pipe")
+        connection.execute(
+            step_cache.insert().values(
+                key=CACHE_KEY, step="steps.train", run_pk=run_pk, created_at=650, hits=2
+            )
+        )
 
 
 def _check_upgraded(store: Store, uri: str) -> None:
@@ -433,41 +375,21 @@ def _check_upgraded(store: Store, uri: str) -> None:
     store.update_firing(firing.id, state="done", run_id=OLD_RUN_ID)
     assert store.list_firings()[0].run_id == OLD_RUN_ID
 
-    engine = make_engine(uri)
-    try:
-        with engine.connect() as connection:
-            states = connection.execute(select(trigger_firings.c.state)).scalars().all()
-            assert states == ["done"]
-    finally:
-        engine.dispose()
+    with connected(uri) as connection:
+        states = connection.execute(select(trigger_firings.c.state)).scalars().all()
+        assert states == ["done"]
 
 
 def test_a_sqlite_store_at_revision_0004_upgrades_on_open_and_keeps_its_data(
     tmp_path: Path,
 ) -> None:
-    uri = f"sqlite:///{tmp_path / 'old.db'}"
-    _database_at_0004_with_data(uri)
-
-    store = open_store(uri)
-    try:
-        _check_upgraded(store, uri)
-    finally:
-        store.close()
+    upgrades_on_open(tmp_path, _database_at_0004_with_data, _check_upgraded)
 
 
 @pytest.mark.postgres
 def test_a_postgresql_store_at_revision_0004_waits_for_db_upgrade_and_keeps_its_data(
     pg_uri: str,
 ) -> None:
-    _database_at_0004_with_data(pg_uri)
-
-    with pytest.raises(MigrationRequiredError, match=r"revision 0004.*loopml db upgrade"):
-        open_store(pg_uri)
-    with pytest.raises(MigrationRequiredError):
-        open_store(pg_uri)  # refusing changed nothing
-
-    store = open_store(pg_uri, auto_upgrade=True)  # what `loopml db upgrade` does
-    try:
-        _check_upgraded(store, pg_uri)
-    finally:
-        store.close()
+    upgrades_on_request(
+        pg_uri, "0004", _database_at_0004_with_data, _check_upgraded, refuses_twice=True
+    )
