@@ -60,6 +60,7 @@ def _register() -> None:
         models,
         pipelines,
         runs,
+        serve,
         triggers,
     )
 
@@ -80,6 +81,7 @@ def _register() -> None:
     app.add_typer(triggers.app, name="triggers")
     app.add_typer(models.app, name="models")
     app.add_typer(models.import_app, name="import")
+    app.command("serve")(serve.serve)
 
 
 _register()

@@ -1,0 +1,397 @@
+"""The prediction server: a plain ASGI application (no web framework on the hot path).
+
+Routes, for every served model ``NAME`` (version ``V``):
+
+* Open Inference Protocol (KServe V2): ``GET /v2/health/live``, ``/v2/health/ready``,
+  ``/v2``, ``/v2/models/NAME[/versions/V]``, ``.../ready``; ``POST
+  /v2/models/NAME[/versions/V]/infer`` (JSON tensors or the binary extension).
+* MLflow's scoring protocol: ``POST /invocations`` (the only model, or ``?model=NAME``),
+  ``GET /ping``, ``/health``, ``/version``.
+
+Inputs are checked against the model's signature before it runs; every bad request is a 4xx
+with a message in the protocol's error format, a model that raises is a 500 with its message,
+and the server keeps serving. A model is ready once it has loaded and answered its input
+example.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from loopml._errors import InvalidInputError, LoopmlError
+from loopml.serving._v2_codec import ProtocolError
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+MAX_BODY = 16 * 1024 * 1024
+JSON = b"application/json"
+
+
+class HTTPError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class ServedModel:
+    """One loaded model version and what the protocols need to know about it."""
+
+    name: str
+    version: str
+    loaded: Any  # loopml.models._loader.LoadedModel
+    ready: bool = False
+    error: str | None = None
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        return [c["name"] for c in self.inputs]
+
+    def warm_up(self) -> None:
+        """Answer the input example once: readiness means the model really predicts."""
+        example = self.loaded.input_example
+        try:
+            if example is not None:
+                self.loaded.predict(example)
+            self.ready = True
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+
+
+def load(uri: str, *, trusted: bool = False) -> ServedModel:
+    """Load a model version (``models:/NAME/V``, ``models:/NAME@ALIAS`` or a bundle folder)."""
+    from loopml.models._loader import load_model
+
+    loaded = load_model(uri, trusted=trusted)
+    signature = loaded.signature.to_dict() if loaded.signature is not None else {}
+    served = ServedModel(
+        name=loaded.name,
+        version=str(loaded.version or 1),
+        loaded=loaded,
+        inputs=list(signature.get("inputs", [])),
+    )
+    served.warm_up()
+    return served
+
+
+# -- V2 inputs -> the model's input ----------------------------------------------------------
+_V2_TYPES = {
+    "float64": "FP64",
+    "float32": "FP32",
+    "float16": "FP16",
+    "int64": "INT64",
+    "int32": "INT32",
+    "int16": "INT16",
+    "int8": "INT8",
+    "uint8": "UINT8",
+    "uint16": "UINT16",
+    "uint32": "UINT32",
+    "uint64": "UINT64",
+    "bool": "BOOL",
+}
+
+
+def v2_datatype(dtype: str) -> str:
+    return _V2_TYPES.get(dtype, "BYTES")
+
+
+def frame_from_v2(served: ServedModel, tensors: list[Any]) -> Any:
+    """One input per column (by name), or one 2-D input with a column per signature input."""
+    import numpy as np
+    import pandas as pd
+
+    columns = served.columns
+    if not columns:  # no signature: one tensor, as it came
+        if len(tensors) != 1:
+            raise HTTPError(400, "this model takes one input tensor")
+        return tensors[0].array
+    by_name = {t.name: t for t in tensors}
+    if len(tensors) == 1 and tensors[0].name not in columns:
+        array = tensors[0].array
+        if array.ndim != 2 or array.shape[1] != len(columns):
+            raise HTTPError(
+                400,
+                f"input {tensors[0].name!r} has shape {list(array.shape)}; send one input per "
+                f"column ({', '.join(columns)}) or one of shape [rows, {len(columns)}]",
+            )
+        return pd.DataFrame(array, columns=columns)
+    missing = [c for c in columns if c not in by_name]
+    extra = sorted(set(by_name) - set(columns))
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing input(s) {', '.join(missing)}")
+        if extra:
+            parts.append(f"unknown input(s) {', '.join(extra)}")
+        raise HTTPError(400, f"{'; '.join(parts)}; the model takes {', '.join(columns)}")
+    data = {}
+    rows = None
+    for column in columns:
+        array = by_name[column].array
+        if array.ndim == 2 and array.shape[1] == 1:
+            array = array[:, 0]
+        if array.ndim != 1:
+            raise HTTPError(
+                400, f"input {column!r} has shape {list(array.shape)}; a column is [rows]"
+            )
+        if rows is not None and len(array) != rows:
+            raise HTTPError(400, f"input {column!r} has {len(array)} rows, others {rows}")
+        rows = len(array)
+        if array.dtype == object:
+            array = np.asarray([v.decode() if isinstance(v, bytes) else v for v in array])
+        data[column] = array
+    return pd.DataFrame(data)
+
+
+def predict_outputs(served: ServedModel, data: Any, wanted: list[str]) -> dict[str, Any]:
+    """The model's outputs by name: ``predict`` and, for classifiers, ``predict_proba``."""
+    import numpy as np
+
+    available = ["predict"] + (["predict_proba"] if served.loaded.has_predict_proba else [])
+    unknown = [w for w in wanted if w not in available]
+    if unknown:
+        raise HTTPError(
+            400, f"unknown output(s) {', '.join(unknown)}; this model has {', '.join(available)}"
+        )
+    outputs = {}
+    for name in wanted or ["predict"]:
+        method = getattr(served.loaded, name)
+        outputs[name] = np.asarray(method(data))
+    return outputs
+
+
+# -- the application ------------------------------------------------------------------------
+class Server:
+    """The ASGI app for some served models; ``await server(scope, receive, send)``."""
+
+    def __init__(self, models: list[ServedModel]) -> None:
+        self.models: dict[str, dict[str, ServedModel]] = {}
+        self.latest: dict[str, ServedModel] = {}
+        for served in models:
+            self.add(served)
+        self.started = time.time()
+
+    def add(self, served: ServedModel) -> None:
+        """Serve ``served`` beside the versions already served, and make it the default."""
+        self.models.setdefault(served.name, {})[served.version] = served
+        self.latest[served.name] = served  # one assignment: requests see old or new, never none
+
+    def _model(self, name: str, version: str | None) -> ServedModel:
+        versions = self.models.get(name)
+        if versions is None:
+            raise HTTPError(404, f"no model named {name!r}; served: {', '.join(self.models)}")
+        if version is None:
+            return self.latest[name]
+        if version not in versions:
+            raise HTTPError(
+                404,
+                f"model {name!r} has no served version {version!r}; served: {', '.join(versions)}",
+            )
+        return versions[version]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path: str = scope["path"]
+        method: str = scope["method"]
+        mlflow = not path.startswith("/v2")
+        try:
+            status, body, headers = await self._route(method, path, scope, receive)
+        except HTTPError as exc:
+            status, body, headers = exc.status, _error(exc.message, mlflow, exc.status), []
+        except ProtocolError as exc:
+            status, body, headers = 400, _error(str(exc), mlflow, 400), []
+        except InvalidInputError as exc:  # the signature refused the input
+            status, body, headers = 400, _error(str(exc), mlflow, 400), []
+        except Exception as exc:  # the model itself failed: say so, keep serving
+            message = f"the model failed: {type(exc).__name__}: {exc}"
+            status, body, headers = 500, _error(message, mlflow, 500), []
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", JSON),
+                    (b"content-length", str(len(body)).encode()),
+                    *headers,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _route(
+        self, method: str, path: str, scope: Scope, receive: Receive
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        import orjson
+
+        parts = [p for p in path.split("/") if p]
+        if method == "GET":
+            if path in ("/v2/health/live", "/ping", "/health"):
+                return 200, b"{}", []
+            if path == "/v2/health/ready":
+                ready = all(m.ready for v in self.models.values() for m in v.values())
+                return (200 if ready else 503), b"{}", []
+            if path == "/v2":
+                from loopml._version import __version__
+
+                doc = {"name": "loopml", "version": __version__, "extensions": ["binary_data"]}
+                return 200, orjson.dumps(doc), []
+            if path == "/version":
+                from loopml._version import __version__
+
+                return 200, orjson.dumps(__version__), []
+            if len(parts) >= 3 and parts[:2] == ["v2", "models"]:
+                name, version, rest = _model_path(parts)
+                served = self._model(name, version)
+                if rest == ["ready"]:
+                    return (200 if served.ready else 503), b"{}", []
+                if rest == []:
+                    return 200, orjson.dumps(self._metadata(served)), []
+            raise HTTPError(404, f"no route GET {path}")
+        if method == "POST":
+            body = await _body(receive)
+            if len(parts) >= 4 and parts[:2] == ["v2", "models"] and parts[-1] == "infer":
+                name, version, rest = _model_path(parts)
+                if rest != ["infer"]:
+                    raise HTTPError(404, f"no route POST {path}")
+                return await self._infer_v2(self._model(name, version), body, scope)
+            if path == "/invocations":
+                return await self._invocations(body, scope)
+            raise HTTPError(404, f"no route POST {path}")
+        raise HTTPError(405, f"method {method} is not allowed on {path}")
+
+    def _metadata(self, served: ServedModel) -> dict[str, Any]:
+        return {
+            "name": served.name,
+            "versions": sorted(self.models[served.name]),
+            "platform": f"loopml-{served.loaded.flavor}",
+            "inputs": [
+                {"name": c["name"], "datatype": v2_datatype(c["type"]), "shape": [-1]}
+                for c in served.inputs
+            ],
+            "outputs": [{"name": "predict", "datatype": "BYTES", "shape": [-1]}],
+        }
+
+    async def _infer_v2(
+        self, served: ServedModel, body: bytes, scope: Scope
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        from loopml.serving._v2_codec import decode_request, encode_response
+
+        length = _header(scope, b"inference-header-content-length")
+        request = decode_request(body, int(length) if length is not None else None)
+        if not served.ready:
+            raise HTTPError(503, f"model {served.name} is not ready: {served.error or 'loading'}")
+        data = frame_from_v2(served, request.inputs)
+        wanted = [o["name"] for o in request.outputs]
+        outputs = await asyncio.to_thread(predict_outputs, served, data, wanted)
+        binary = {
+            o["name"] for o in request.outputs if (o.get("parameters") or {}).get("binary_data")
+        }
+        if request.parameters.get("binary_data_output"):
+            binary = set(outputs)
+        out, header_length = encode_response(
+            served.name, served.version, request.id, outputs, binary=binary
+        )
+        headers = []
+        if header_length is not None:
+            headers.append((b"inference-header-content-length", str(header_length).encode()))
+        return 200, out, headers
+
+    async def _invocations(
+        self, body: bytes, scope: Scope
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        from loopml.serving._mlflow_codec import decode_invocation, encode_predictions
+
+        name = _query(scope, "model")
+        if name is None:
+            if len(self.models) != 1:
+                raise HTTPError(
+                    400, f"several models are served; add ?model=NAME ({', '.join(self.models)})"
+                )
+            name = next(iter(self.models))
+        served = self._model(name, _query(scope, "version"))
+        if not served.ready:
+            raise HTTPError(503, f"model {served.name} is not ready: {served.error or 'loading'}")
+        content_type = (_header(scope, b"content-type") or "application/json").lower()
+        data, _params = decode_invocation(body, content_type)
+        outputs = await asyncio.to_thread(predict_outputs, served, data, ["predict"])
+        return 200, encode_predictions(outputs["predict"]), []
+
+
+def _model_path(parts: list[str]) -> tuple[str, str | None, list[str]]:
+    """``v2/models/NAME[/versions/V]/rest...`` -> (NAME, V, rest)."""
+    name = parts[2]
+    if len(parts) >= 5 and parts[3] == "versions":
+        return name, parts[4], parts[5:]
+    return name, None, parts[3:]
+
+
+def _header(scope: Scope, key: bytes) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name.lower() == key:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def _query(scope: Scope, key: str) -> str | None:
+    from urllib.parse import parse_qs
+
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(key)
+    return values[0] if values else None
+
+
+async def _body(receive: Receive) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise HTTPError(400, "the client disconnected before sending the whole body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise HTTPError(413, f"the body is larger than {MAX_BODY // (1024 * 1024)} MB")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _error(message: str, mlflow: bool, status: int) -> bytes:
+    import orjson
+
+    if mlflow:
+        from loopml.serving._mlflow_codec import encode_error
+
+        code = "BAD_REQUEST" if status < 500 else "INTERNAL_ERROR"
+        return encode_error(message, code)
+    return orjson.dumps({"error": message})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def create_server(uris: list[str], *, trusted: bool = False) -> Server:
+    """A server for the models ``uris`` (loaded now, each answering its example)."""
+    if not uris:
+        raise InvalidInputError("which models? e.g. loopml serve models:/fraud@champion")
+    try:
+        return Server([load(uri, trusted=trusted) for uri in uris])
+    except LoopmlError:
+        raise

@@ -1,0 +1,54 @@
+"""Running the server: ``loopml serve`` and the uvicorn factory its workers import.
+
+Each uvicorn worker process builds its own :class:`~loopml.serving._app.Server` from the
+model references in ``LOOPML_SERVE_MODELS`` (JSON), so several workers share nothing but
+the port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+ENV = "LOOPML_SERVE_MODELS"
+
+
+def create_app() -> Any:
+    """The uvicorn factory (``loopml.serving._main:create_app``)."""
+    from loopml.serving._app import create_server
+
+    config = json.loads(os.environ[ENV])
+    return create_server(list(config["models"]), trusted=bool(config.get("trusted")))
+
+
+def serve(
+    models: list[str],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int = 1,
+    trusted: bool = False,
+    log_level: str = "warning",
+    announce: Any = None,
+) -> None:
+    """Serve ``models`` until Ctrl-C or SIGTERM (uvicorn finishes requests in flight)."""
+    import uvicorn
+
+    from loopml.serving._app import create_server
+
+    create_server(models, trusted=trusted)  # fail here, with a clear error, before binding
+    if announce is not None:
+        announce()
+    os.environ[ENV] = json.dumps({"models": models, "trusted": trusted})
+    uvicorn.run(
+        "loopml.serving._main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+        loop="auto",
+        http="auto",
+    )
