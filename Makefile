@@ -43,7 +43,7 @@ typecheck: install-dev
 	$(BIN)/mypy
 
 pytest: install-dev services
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -15,7 +15,8 @@ from loopml.demo._run import EXPERIMENT, DemoResult, pick_folder
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoResult, list[str]]]:
-    """One run of the whole demo (3,000 rows), shared by the tests that read what it did."""
+    """One run of the whole demo (3,000 rows), shared by the tests that read what it did
+    (`make test` runs each file on one worker: `--dist loadfile`)."""
     from tests.conftest import _reset_loopml_state
 
     with pytest.MonkeyPatch.context() as patch:
