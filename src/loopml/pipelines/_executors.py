@@ -70,17 +70,16 @@ def _open(
     key = cache_key(node, params, inputs)
     cacheable = use_cache and options.cache and options.deterministic
     param_texts = {k: _param_text(v) for k, v in params.items()}
+    reuse, how = find_reuse(ws, node, key, resumed, cacheable)
     run = start_run(
         name=node.id,
-        tags=step_tags(node, key, pipeline_run),
+        tags={**step_tags(node, key, pipeline_run), "loopml.cache": how},
         params=param_texts,
         parent=pipeline_run,
         nested=False,
         path=path,
     )
     in_edges = [a.edge("in", name) for name, a in inputs.items()]
-    reuse, how = find_reuse(ws, node, key, resumed, cacheable)
-    run.set_tag("loopml.cache", how)
     if reuse is not None:
         record_reuse(ws, run.id, key, how, in_edges, reuse)
         run.end("finished")

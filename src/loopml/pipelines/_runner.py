@@ -508,15 +508,14 @@ def _run_node(
     params, inputs = _inputs_of(ws, node, values, results)
     key = cache_key(node, params, inputs)
     cacheable = use_cache and options.cache and options.deterministic
+    reuse, how = find_reuse(ws, node, key, resumed, cacheable)
     with start_run(
         name=node.id,
-        tags=step_tags(node, key, pipeline_run),
+        tags={**step_tags(node, key, pipeline_run), "loopml.cache": how},
         params={k: _param_text(v) for k, v in params.items()},
         path=path,
     ) as run:
         in_edges = [a.edge("in", name) for name, a in inputs.items()]
-        reuse, how = find_reuse(ws, node, key, resumed, cacheable)
-        run.set_tag("loopml.cache", how)
         if reuse is not None:
             record_reuse(ws, run.id, key, how, in_edges, reuse)
             status = "resumed" if how == "resumed" else "cached"

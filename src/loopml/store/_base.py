@@ -68,8 +68,10 @@ class Store(ABC):
         pid: int | None = None,
         proc_start: int | None = None,
         artifacts: Sequence[ArtifactRef] = (),
+        params: Mapping[str, str] | None = None,
     ) -> Run:
-        """Start a new run in status ``running`` (with its first artifacts, in one write)."""
+        """Start a new run in status ``running`` (with its first artifacts and params, in one
+        write)."""
 
     @abstractmethod
     def end_run(

@@ -251,6 +251,7 @@ class SqlStore(DatasetsMixin, SchemasMixin, PipelinesMixin, TriggersMixin, Model
         pid: int | None = None,
         proc_start: int | None = None,
         artifacts: Sequence[ArtifactRef] = (),
+        params: Mapping[str, str] | None = None,
     ) -> Run:
         experiment_id = self._experiment_ids.get(experiment)
         if experiment_id is None:
@@ -281,6 +282,11 @@ class SqlStore(DatasetsMixin, SchemasMixin, PipelinesMixin, TriggersMixin, Model
                     tbl.tags.insert(),
                     [{"run_pk": pk, "key": k, "value": v} for k, v in tag_rows.items()],
                 )
+            if params:
+                connection.execute(
+                    tbl.params.insert(),
+                    [{"run_pk": pk, "key": k, "value": v} for k, v in params.items()],
+                )
             if artifacts:
                 connection.execute(
                     tbl.artifacts.insert(),
@@ -306,6 +312,7 @@ class SqlStore(DatasetsMixin, SchemasMixin, PipelinesMixin, TriggersMixin, Model
             status="running",
             start_time=started,
             end_time=None,
+            params=dict(params or {}),
             tags=tag_rows,
             artifacts={a.name: a for a in artifacts},
             parent_id=parent_id,

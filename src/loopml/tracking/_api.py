@@ -110,6 +110,9 @@ def start_run(
     if experiment is None:
         experiment = current.experiment if current is not None else DEFAULT_EXPERIMENT
     user_tags = {check_key(k, "tag"): to_text(v, "tag", k) for k, v in (tags or {}).items()}
+    if params is not None and not isinstance(params, Mapping):
+        raise InvalidInputError(f"params must be a dict of name -> value, not {params!r}")
+    param_rows = {check_key(k, "param"): to_text(v, "param", k) for k, v in (params or {}).items()}
 
     ws = workspace(path, create=True)
     store = ws.store
@@ -133,10 +136,9 @@ def start_run(
         pid=pid,
         proc_start=_liveness.process_start(pid),
         artifacts=first_artifacts,
+        params=param_rows,
     )
     run = ActiveRun(ws, record)
-    if params:
-        run.log_params(params)
     _install_hooks()
     with _lock:
         _stack.append(run)
