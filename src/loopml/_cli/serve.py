@@ -26,8 +26,12 @@ def serve(
         raise InvalidInputError(
             f"serving needs its extra: pip install 'loopml[serve]' ({exc})"
         ) from exc
-    err_console().print(
-        f"serving {', '.join(models)} on http://{host}:{port} ({workers} worker(s)); Ctrl-C stops",
-        markup=False,
-    )
-    run(list(models), host=host, port=port, workers=workers, trusted=trusted)
+
+    def announce() -> None:  # once the models have loaded
+        err_console().print(
+            f"serving {', '.join(models)} on http://{host}:{port} ({workers} worker(s)); "
+            "Ctrl-C stops",
+            markup=False,
+        )
+
+    run(list(models), host=host, port=port, workers=workers, trusted=trusted, announce=announce)

@@ -33,11 +33,15 @@ MAX_BODY = 16 * 1024 * 1024
 JSON = b"application/json"
 
 
+GET_PATHS = ("/v2/health/live", "/v2/health/ready", "/v2", "/ping", "/health", "/version")
+
+
 class HTTPError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, allow: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.allow = allow
 
 
 @dataclass
@@ -146,7 +150,10 @@ def frame_from_v2(served: ServedModel, tensors: list[Any]) -> Any:
             raise HTTPError(400, f"input {column!r} has {len(array)} rows, others {rows}")
         rows = len(array)
         if array.dtype == object:
-            array = np.asarray([v.decode() if isinstance(v, bytes) else v for v in array])
+            try:
+                array = np.asarray([v.decode() if isinstance(v, bytes) else v for v in array])
+            except UnicodeDecodeError:
+                raise HTTPError(400, f"input {column!r}: BYTES values must be UTF-8 text") from None
         data[column] = array
     return pd.DataFrame(data)
 
@@ -210,6 +217,8 @@ class Server:
             status, body, headers = await self._route(method, path, scope, receive)
         except HTTPError as exc:
             status, body, headers = exc.status, _error(exc.message, mlflow, exc.status), []
+            if exc.allow:
+                headers = [(b"allow", exc.allow.encode())]
         except ProtocolError as exc:
             status, body, headers = 400, _error(str(exc), mlflow, 400), []
         except InvalidInputError as exc:  # the signature refused the input
@@ -258,6 +267,10 @@ class Server:
                     return (200 if served.ready else 503), b"{}", []
                 if rest == []:
                     return 200, orjson.dumps(self._metadata(served)), []
+            if path == "/invocations" or (
+                parts[:2] == ["v2", "models"] and parts[-1:] == ["infer"]
+            ):
+                raise HTTPError(405, f"{path} takes POST, not GET", allow="POST")
             raise HTTPError(404, f"no route GET {path}")
         if method == "POST":
             body = await _body(receive)
@@ -268,13 +281,16 @@ class Server:
                 return await self._infer_v2(self._model(name, version), body, scope)
             if path == "/invocations":
                 return await self._invocations(body, scope)
+            model_get = parts[:2] == ["v2", "models"] and len(parts) >= 3
+            if path in GET_PATHS or (model_get and _model_path(parts)[2] in ([], ["ready"])):
+                raise HTTPError(405, f"{path} takes GET, not POST", allow="GET")
             raise HTTPError(404, f"no route POST {path}")
-        raise HTTPError(405, f"method {method} is not allowed on {path}")
+        raise HTTPError(405, f"method {method} is not allowed on {path}", allow="GET, POST")
 
     def _metadata(self, served: ServedModel) -> dict[str, Any]:
         return {
             "name": served.name,
-            "versions": sorted(self.models[served.name]),
+            "versions": sorted(self.models[served.name], key=lambda v: (len(v), v)),
             "platform": f"loopml-{served.loaded.flavor}",
             "inputs": [
                 {"name": c["name"], "datatype": v2_datatype(c["type"]), "shape": [-1]}
@@ -289,6 +305,10 @@ class Server:
         from loopml.serving._v2_codec import decode_request, encode_response
 
         length = _header(scope, b"inference-header-content-length")
+        if length is not None and not length.strip().isdigit():
+            raise HTTPError(
+                400, f"Inference-Header-Content-Length must be a byte count, not {length!r}"
+            )
         request = decode_request(body, int(length) if length is not None else None)
         if not served.ready:
             raise HTTPError(503, f"model {served.name} is not ready: {served.error or 'loading'}")

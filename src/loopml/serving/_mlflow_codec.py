@@ -53,12 +53,7 @@ def decode_invocation(body: bytes, content_type: str) -> tuple[Any, dict[str, An
     value = doc[key]
     try:
         if key == "dataframe_split":
-            if not isinstance(value, dict) or "data" not in value:
-                raise ProtocolError("dataframe_split needs 'columns' and 'data'")
-            frame = pd.DataFrame(
-                value["data"], columns=value.get("columns"), index=value.get("index")
-            )
-            return frame, params
+            return _split(value), params
         if key == "dataframe_records":
             if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
                 raise ProtocolError("dataframe_records must be a list of row objects")
@@ -68,6 +63,31 @@ def decode_invocation(body: bytes, content_type: str) -> tuple[Any, dict[str, An
         if isinstance(exc, ProtocolError):
             raise
         raise ProtocolError(f"{key} cannot be read as a table: {exc}") from None
+
+
+def _split(value: Any) -> Any:
+    import pandas as pd
+
+    if not isinstance(value, dict) or not isinstance(value.get("data"), list):
+        raise ProtocolError("dataframe_split needs 'columns' and a 'data' list of rows")
+    data, columns, index = value["data"], value.get("columns"), value.get("index")
+    if not all(isinstance(row, list) for row in data):
+        raise ProtocolError("dataframe_split 'data' must be a list of rows (lists)")
+    if columns is not None:
+        if not isinstance(columns, list) or not all(
+            isinstance(c, str | int | float) and not isinstance(c, bool) for c in columns
+        ):
+            raise ProtocolError("dataframe_split 'columns' must be a list of names")
+        if any(len(row) != len(columns) for row in data):
+            raise ProtocolError(
+                f"dataframe_split: every row needs {len(columns)} values, one per column"
+            )
+    if index is not None and (not isinstance(index, list) or len(index) != len(data)):
+        raise ProtocolError(
+            f"dataframe_split: 'index' has {len(index) if isinstance(index, list) else '?'} "
+            f"entries but 'data' has {len(data)} rows"
+        )
+    return pd.DataFrame(data, columns=columns, index=index)
 
 
 def _instances(key: str, value: Any) -> Any:

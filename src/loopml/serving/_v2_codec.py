@@ -122,9 +122,15 @@ def _from_json(name: str, datatype: str, shape: list[int], data: Any) -> Any:
         bad = next(v for v in flat if not (isinstance(v, int | float) and not isinstance(v, bool)))
         raise ProtocolError(f"input {name!r}: {datatype} data must be numbers, not {bad!r}")
     try:
-        array = np.asarray(flat, dtype=DATATYPES[datatype])
-    except (OverflowError, ValueError) as exc:
+        with np.errstate(over="raise", invalid="raise"):
+            array = np.asarray(flat, dtype=DATATYPES[datatype])
+    except (OverflowError, ValueError, FloatingPointError) as exc:
         raise ProtocolError(f"input {name!r}: a value does not fit {datatype} ({exc})") from None
+    if datatype.startswith("FP") and not all(
+        math.isfinite(v) == math.isfinite(float(a))
+        for v, a in zip(flat, array.ravel(), strict=True)
+    ):
+        raise ProtocolError(f"input {name!r}: a value does not fit {datatype}")
     if datatype.startswith(("INT", "UINT")) and any(
         isinstance(v, float) and not float(v).is_integer() for v in flat
     ):
