@@ -18,14 +18,7 @@ def serve(
 ) -> None:
     """Serve models over the Open Inference Protocol (/v2) and MLflow's /invocations."""
     from loopml._cli._output import err_console
-    from loopml._errors import InvalidInputError
-
-    try:
-        from loopml.serving._main import serve as run
-    except ImportError as exc:  # pragma: no cover - the serve extra is missing
-        raise InvalidInputError(
-            f"serving needs its extra: pip install 'loopml[serve]' ({exc})"
-        ) from exc
+    from loopml.serving._main import serve as run
 
     def announce() -> None:  # once the models have loaded
         err_console().print(
