@@ -158,6 +158,8 @@ HEAVY = {
     "lightgbm",
     "onnxruntime",
     "cloudpickle",
+    "uvicorn",
+    "orjson",
 }
 
 
