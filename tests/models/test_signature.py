@@ -687,3 +687,24 @@ def test_enforcing_a_frame_against_its_own_signature_gives_it_back(
     pd.testing.assert_frame_equal(enforce(signature, frame), frame)
     shuffled = data.draw(st.permutations(list(frame.columns)))
     pd.testing.assert_frame_equal(enforce(signature, frame[shuffled]), frame)
+
+
+def test_a_frame_that_already_conforms_takes_the_fast_path_and_comes_back_equal() -> None:
+    import pandas as pd
+
+    from loopml.models._signature import _already_conforming
+
+    frame = pd.DataFrame({f"c{i}": [float(i), 2.0 * i] for i in range(30)})
+    frame["n"] = pd.Series([1, 2], dtype="int64")
+    signature = infer_signature(frame)
+    shuffled = frame[list(reversed(frame.columns))]
+    fast = _already_conforming(signature, shuffled)
+    assert fast is not None
+    pd.testing.assert_frame_equal(fast, frame)
+    assert fast is not shuffled
+    # Anything unusual goes the full way, which names the problem.
+    with_nan = frame.copy()
+    with_nan.loc[0, "c3"] = float("nan")
+    assert _already_conforming(signature, with_nan) is None
+    assert _already_conforming(signature, frame.astype({"n": "float64"})) is None
+    assert enforce(signature, frame).equals(frame)
