@@ -15,6 +15,12 @@ def serve(
     trusted: bool = typer.Option(
         False, "--trusted", help="Allow pickled (pyfunc) models: loading them runs code."
     ),
+    max_in_flight: int = typer.Option(
+        256, "--max-in-flight", min=1, help="Requests per model and worker; more get 503."
+    ),
+    timeout: float = typer.Option(
+        30.0, "--timeout", min=0.001, help="Seconds a prediction may take; then 504."
+    ),
 ) -> None:
     """Serve models over the Open Inference Protocol (/v2) and MLflow's /invocations."""
     from loopml._cli._output import err_console
@@ -27,4 +33,13 @@ def serve(
             markup=False,
         )
 
-    run(list(models), host=host, port=port, workers=workers, trusted=trusted, announce=announce)
+    run(
+        list(models),
+        host=host,
+        port=port,
+        workers=workers,
+        trusted=trusted,
+        announce=announce,
+        max_in_flight=max_in_flight,
+        timeout_s=timeout,
+    )

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from loopml._errors import InvalidInputError, LoopmlError
+from loopml._errors import InvalidInputError
 from loopml.serving._v2_codec import ProtocolError
 
 Scope = dict[str, Any]
@@ -31,6 +31,10 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 MAX_BODY = 16 * 1024 * 1024
 JSON = b"application/json"
+#: Requests one worker lets wait or run per model; more are refused at once with 503.
+MAX_IN_FLIGHT = 256
+#: Seconds a prediction may take before the request is answered with 504.
+PREDICT_TIMEOUT_S = 30.0
 
 
 GET_PATHS = ("/v2/health/live", "/v2/health/ready", "/v2", "/ping", "/health", "/version")
@@ -179,12 +183,42 @@ def predict_outputs(served: ServedModel, data: Any, wanted: list[str]) -> dict[s
 class Server:
     """The ASGI app for some served models; ``await server(scope, receive, send)``."""
 
-    def __init__(self, models: list[ServedModel]) -> None:
+    def __init__(
+        self,
+        models: list[ServedModel],
+        *,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        timeout_s: float = PREDICT_TIMEOUT_S,
+    ) -> None:
         self.models: dict[str, dict[str, ServedModel]] = {}
         self.latest: dict[str, ServedModel] = {}
         for served in models:
             self.add(served)
         self.started = time.time()
+        self.max_in_flight = max_in_flight
+        self.timeout_s = timeout_s
+        self.in_flight: dict[str, int] = {}
+
+    async def _predict(self, served: ServedModel, data: Any, wanted: list[str]) -> dict[str, Any]:
+        """Run the model in a thread: at most ``max_in_flight`` requests per model wait or run
+        (more get 503 at once, so a flood cannot grow an unbounded queue), and one that takes
+        longer than ``timeout_s`` is answered with 504 (its thread finishes on its own)."""
+        key = f"{served.name}/{served.version}"
+        if self.in_flight.get(key, 0) >= self.max_in_flight:
+            raise HTTPError(
+                503, f"model {served.name} is busy ({self.max_in_flight} requests waiting); retry"
+            )
+        self.in_flight[key] = self.in_flight.get(key, 0) + 1
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(predict_outputs, served, data, wanted), self.timeout_s
+            )
+        except TimeoutError:
+            raise HTTPError(
+                504, f"model {served.name} took longer than {self.timeout_s:g} s to predict"
+            ) from None
+        finally:
+            self.in_flight[key] -= 1
 
     def add(self, served: ServedModel) -> None:
         """Serve ``served`` beside the versions already served, and make it the default."""
@@ -314,7 +348,7 @@ class Server:
             raise HTTPError(503, f"model {served.name} is not ready: {served.error or 'loading'}")
         data = frame_from_v2(served, request.inputs)
         wanted = [o["name"] for o in request.outputs]
-        outputs = await asyncio.to_thread(predict_outputs, served, data, wanted)
+        outputs = await self._predict(served, data, wanted)
         binary = {
             o["name"] for o in request.outputs if (o.get("parameters") or {}).get("binary_data")
         }
@@ -345,7 +379,7 @@ class Server:
             raise HTTPError(503, f"model {served.name} is not ready: {served.error or 'loading'}")
         content_type = (_header(scope, b"content-type") or "application/json").lower()
         data, _params = decode_invocation(body, content_type)
-        outputs = await asyncio.to_thread(predict_outputs, served, data, ["predict"])
+        outputs = await self._predict(served, data, ["predict"])
         return 200, encode_predictions(outputs["predict"]), []
 
 
@@ -407,11 +441,17 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-def create_server(uris: list[str], *, trusted: bool = False) -> Server:
+def create_server(
+    uris: list[str],
+    *,
+    trusted: bool = False,
+    max_in_flight: int = MAX_IN_FLIGHT,
+    timeout_s: float = PREDICT_TIMEOUT_S,
+) -> Server:
     """A server for the models ``uris`` (loaded now, each answering its example)."""
     if not uris:
         raise InvalidInputError("which models? e.g. loopml serve models:/fraud@champion")
-    try:
-        return Server([load(uri, trusted=trusted) for uri in uris])
-    except LoopmlError:
-        raise
+    if max_in_flight < 1 or timeout_s <= 0:
+        raise InvalidInputError("max_in_flight must be at least 1 and timeout_s above 0")
+    models = [load(uri, trusted=trusted) for uri in uris]
+    return Server(models, max_in_flight=max_in_flight, timeout_s=timeout_s)

@@ -19,7 +19,12 @@ def create_app() -> Any:
     from loopml.serving._app import create_server
 
     config = json.loads(os.environ[ENV])
-    return create_server(list(config["models"]), trusted=bool(config.get("trusted")))
+    return create_server(
+        list(config["models"]),
+        trusted=bool(config.get("trusted")),
+        max_in_flight=int(config.get("max_in_flight", 256)),
+        timeout_s=float(config.get("timeout_s", 30.0)),
+    )
 
 
 def serve(
@@ -31,16 +36,26 @@ def serve(
     trusted: bool = False,
     log_level: str = "warning",
     announce: Any = None,
+    max_in_flight: int = 256,
+    timeout_s: float = 30.0,
 ) -> None:
     """Serve ``models`` until Ctrl-C or SIGTERM (uvicorn finishes requests in flight)."""
     import uvicorn
 
     from loopml.serving._app import create_server
 
-    create_server(models, trusted=trusted)  # fail here, with a clear error, before binding
+    # Fail here, with a clear error, before binding.
+    create_server(models, trusted=trusted, max_in_flight=max_in_flight, timeout_s=timeout_s)
     if announce is not None:
         announce()
-    os.environ[ENV] = json.dumps({"models": models, "trusted": trusted})
+    os.environ[ENV] = json.dumps(
+        {
+            "models": models,
+            "trusted": trusted,
+            "max_in_flight": max_in_flight,
+            "timeout_s": timeout_s,
+        }
+    )
     uvicorn.run(
         "loopml.serving._main:create_app",
         factory=True,
