@@ -1,6 +1,6 @@
 # Two commands on a fresh machine:
 #   make demo   create .venv, install loopml, run the demo
-#   make test   install test dependencies and services (PostgreSQL), run ruff, mypy and pytest
+#   make test   install test dependencies and services (PostgreSQL, Prometheus), run ruff, mypy and pytest
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -34,6 +34,7 @@ demo: install
 
 services:
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-prometheus.sh
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks

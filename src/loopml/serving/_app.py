@@ -37,7 +37,15 @@ MAX_IN_FLIGHT = 256
 PREDICT_TIMEOUT_S = 30.0
 
 
-GET_PATHS = ("/v2/health/live", "/v2/health/ready", "/v2", "/ping", "/health", "/version")
+GET_PATHS = (
+    "/v2/health/live",
+    "/v2/health/ready",
+    "/v2",
+    "/ping",
+    "/health",
+    "/version",
+    "/metrics",
+)
 
 
 class HTTPError(Exception):
@@ -198,6 +206,12 @@ class Server:
         self.max_in_flight = max_in_flight
         self.timeout_s = timeout_s
         self.in_flight: dict[str, int] = {}
+        from loopml.serving._metrics import Metrics
+
+        self.metrics = Metrics()
+        for versions in self.models.values():
+            for served in versions.values():
+                self.metrics.loaded.labels(served.name, served.version).set(int(served.ready))
 
     async def _predict(self, served: ServedModel, data: Any, wanted: list[str]) -> dict[str, Any]:
         """Run the model in a thread: at most ``max_in_flight`` requests per model wait or run
@@ -209,8 +223,10 @@ class Server:
                 503, f"model {served.name} is busy ({self.max_in_flight} requests waiting); retry"
             )
         self.in_flight[key] = self.in_flight.get(key, 0) + 1
+        gauge = self.metrics.in_flight.labels(served.name, served.version)
+        gauge.inc()
         try:
-            return await asyncio.wait_for(
+            outputs = await asyncio.wait_for(
                 asyncio.to_thread(predict_outputs, served, data, wanted), self.timeout_s
             )
         except TimeoutError:
@@ -219,6 +235,12 @@ class Server:
             ) from None
         finally:
             self.in_flight[key] -= 1
+            gauge.dec()
+        first = outputs.get("predict")
+        if first is not None:
+            classifier = bool(served.loaded.has_predict_proba)
+            self.metrics.predicted(served.name, served.version, first, classifier)
+        return outputs
 
     def add(self, served: ServedModel) -> None:
         """Serve ``served`` beside the versions already served, and make it the default."""
@@ -247,8 +269,13 @@ class Server:
         path: str = scope["path"]
         method: str = scope["method"]
         mlflow = not path.startswith("/v2")
+        started = time.perf_counter()
+        scope["loopml.model"] = None  # the infer handlers fill in (name, version, protocol)
+        content_type = JSON
         try:
             status, body, headers = await self._route(method, path, scope, receive)
+            if path == "/metrics":
+                content_type = b"text/plain; version=0.0.4; charset=utf-8"
         except HTTPError as exc:
             status, body, headers = exc.status, _error(exc.message, mlflow, exc.status), []
             if exc.allow:
@@ -260,12 +287,19 @@ class Server:
         except Exception as exc:  # the model itself failed: say so, keep serving
             message = f"the model failed: {type(exc).__name__}: {exc}"
             status, body, headers = 500, _error(message, mlflow, 500), []
+        served = scope["loopml.model"]
+        if served is not None:
+            name, version, protocol = served
+            self.metrics.requests.labels(name, version, protocol, str(status)).inc()
+            self.metrics.latency.labels(name, version, protocol).observe(
+                time.perf_counter() - started
+            )
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
                 "headers": [
-                    (b"content-type", JSON),
+                    (b"content-type", content_type),
                     (b"content-length", str(len(body)).encode()),
                     *headers,
                 ],
@@ -290,6 +324,9 @@ class Server:
 
                 doc = {"name": "loopml", "version": __version__, "extensions": ["binary_data"]}
                 return 200, orjson.dumps(doc), []
+            if path == "/metrics":
+                text, _ = self.metrics.render()
+                return 200, text, []
             if path == "/version":
                 from loopml._version import __version__
 
@@ -338,6 +375,7 @@ class Server:
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         from loopml.serving._v2_codec import decode_request, encode_response
 
+        scope["loopml.model"] = (served.name, served.version, "v2")
         length = _header(scope, b"inference-header-content-length")
         if length is not None and not length.strip().isdigit():
             raise HTTPError(
@@ -375,6 +413,7 @@ class Server:
                 )
             name = next(iter(self.models))
         served = self._model(name, _query(scope, "version"))
+        scope["loopml.model"] = (served.name, served.version, "mlflow")
         if not served.ready:
             raise HTTPError(503, f"model {served.name} is not ready: {served.error or 'loading'}")
         content_type = (_header(scope, b"content-type") or "application/json").lower()

@@ -48,6 +48,14 @@ def serve(
     create_server(models, trusted=trusted, max_in_flight=max_in_flight, timeout_s=timeout_s)
     if announce is not None:
         announce()
+    metrics_dir = None
+    if workers > 1:
+        # Each worker writes its metric values to files here; any worker's /metrics adds them
+        # up (prometheus_client's multiprocess mode). One folder per server, removed at exit.
+        import tempfile
+
+        metrics_dir = tempfile.mkdtemp(prefix="loopml-serve-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     os.environ[ENV] = json.dumps(
         {
             "models": models,
@@ -56,6 +64,17 @@ def serve(
             "timeout_s": timeout_s,
         }
     )
+    try:
+        _run(uvicorn, host, port, workers, log_level)
+    finally:
+        if metrics_dir is not None:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+
+def _run(uvicorn: Any, host: str, port: int, workers: int, log_level: str) -> None:
     uvicorn.run(
         "loopml.serving._main:create_app",
         factory=True,
