@@ -85,7 +85,9 @@ def test_serve_hands_uvicorn_the_worker_factory_and_the_models(
     [call] = uvicorn_runs
     assert call["app"] == "loopml.serving._main:create_app" and call["factory"] is True
     assert (call["host"], call["port"], call["workers"]) == ("0.0.0.0", 9123, 3)
-    assert json.loads(call["env"]) == {
+    env = json.loads(call["env"])
+    assert env.pop("state_file").endswith("desired.json")  # the workers' shared swap state
+    assert env == {
         "models": [champion],
         "trusted": False,
         "max_in_flight": 256,
@@ -140,7 +142,9 @@ def test_a_pickled_model_is_served_only_with_trusted(
     assert "error: this model is a pickle" in refused.err
     assert served.code == 0, served.err
     [call] = uvicorn_runs
-    assert json.loads(call["env"]) == {
+    env = json.loads(call["env"])
+    assert env.pop("state_file").endswith("desired.json")  # the workers' shared swap state
+    assert env == {
         "models": [uri],
         "trusted": True,
         "max_in_flight": 256,

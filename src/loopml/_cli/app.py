@@ -82,6 +82,7 @@ def _register() -> None:
     app.add_typer(models.app, name="models")
     app.add_typer(models.import_app, name="import")
     app.command("serve")(serve.serve)
+    app.command("swap")(serve.swap)
 
 
 _register()

@@ -43,3 +43,42 @@ def serve(
         max_in_flight=max_in_flight,
         timeout_s=timeout,
     )
+
+
+def swap(
+    name: str = typer.Argument(..., help="The served model."),
+    uri: str = typer.Argument(..., help="The version to serve: models:/NAME/V or @ALIAS."),
+    server: str = typer.Option(
+        "http://127.0.0.1:8080", "--server", help="The running `loopml serve`."
+    ),
+) -> None:
+    """Switch a running server to another version of a model, with no failed request."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from loopml._cli._output import console
+    from loopml._errors import InvalidInputError, StoreUnavailableError
+
+    if not server.startswith(("http://", "https://")):
+        raise InvalidInputError(f"--server {server!r} must be an http:// or https:// URL")
+    request = urllib.request.Request(  # noqa: S310 - checked to be http(s) above
+        f"{server.rstrip('/')}/v2/models/{name}/swap",
+        data=json.dumps({"uri": uri}).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read()).get("error", str(exc))
+        except ValueError:
+            message = str(exc)
+        raise InvalidInputError(f"the server refused the swap: {message}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise StoreUnavailableError(
+            f"cannot reach the server at {server} ({exc}); is `loopml serve` running there?"
+        ) from None
+    console().print(f"{name} now serves version {answer['version']} ({answer['uri']})")

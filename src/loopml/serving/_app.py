@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from loopml._errors import InvalidInputError
+from loopml._errors import InvalidInputError, LoopmlError
 from loopml.serving._v2_codec import ProtocolError
 
 Scope = dict[str, Any]
@@ -197,6 +197,8 @@ class Server:
         *,
         max_in_flight: int = MAX_IN_FLIGHT,
         timeout_s: float = PREDICT_TIMEOUT_S,
+        trusted: bool = False,
+        state_file: Any = None,
     ) -> None:
         self.models: dict[str, dict[str, ServedModel]] = {}
         self.latest: dict[str, ServedModel] = {}
@@ -206,6 +208,10 @@ class Server:
         self.max_in_flight = max_in_flight
         self.timeout_s = timeout_s
         self.in_flight: dict[str, int] = {}
+        self.trusted = trusted
+        self.state_file = state_file
+        self.desired: dict[str, str] = {}
+        self._swap_lock = asyncio.Lock()
         from loopml.serving._metrics import Metrics
 
         self.metrics = Metrics()
@@ -262,7 +268,7 @@ class Server:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await self._lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -345,6 +351,8 @@ class Server:
             raise HTTPError(404, f"no route GET {path}")
         if method == "POST":
             body = await _body(receive)
+            if len(parts) == 4 and parts[:2] == ["v2", "models"] and parts[3] == "swap":
+                return await self._swap_route(parts[2], body)
             if len(parts) >= 4 and parts[:2] == ["v2", "models"] and parts[-1] == "infer":
                 name, version, rest = _model_path(parts)
                 if rest != ["infer"]:
@@ -357,6 +365,67 @@ class Server:
                 raise HTTPError(405, f"{path} takes GET, not POST", allow="GET")
             raise HTTPError(404, f"no route POST {path}")
         raise HTTPError(405, f"method {method} is not allowed on {path}", allow="GET, POST")
+
+    # -- hot swap ---------------------------------------------------------------------------
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        watcher: asyncio.Task[None] | None = None
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                if self.state_file is not None:
+                    watcher = asyncio.create_task(self._watch_state())
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if watcher is not None:
+                    watcher.cancel()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def swap(self, name: str, uri: str) -> ServedModel:
+        """Load ``uri`` beside the served versions of ``name`` (it must answer its input
+        example), then make it the default in one assignment: requests in flight finish on
+        the version they started with, and none fails. Other workers follow through the
+        state file."""
+        if name not in self.models:
+            raise HTTPError(404, f"no model named {name!r}; served: {', '.join(self.models)}")
+        async with self._swap_lock:
+            served = await asyncio.to_thread(load, uri, trusted=self.trusted)
+            if served.name != name:
+                raise HTTPError(400, f"{uri} is model {served.name!r}, not {name!r}")
+            if not served.ready:
+                raise HTTPError(
+                    400,
+                    f"{uri} did not answer its input example: {served.error}; kept "
+                    f"{name} v{self.latest[name].version}",
+                )
+            self.add(served)
+            self.desired[name] = uri
+            self.metrics.loaded.labels(served.name, served.version).set(1)
+            if self.state_file is not None:
+                await asyncio.to_thread(_write_state, self.state_file, self.desired)
+            return served
+
+    async def _watch_state(self) -> None:
+        """Follow swaps made through other workers (the state file names the wanted URIs)."""
+        seen: dict[str, str] = dict(self.desired)
+        while True:
+            await asyncio.sleep(0.5)
+            try:
+                wanted = await asyncio.to_thread(_read_state, self.state_file)
+            except (OSError, ValueError):
+                continue
+            for name, uri in wanted.items():
+                if name in self.models and seen.get(name) != uri:
+                    seen[name] = uri
+                    try:
+                        await self.swap(name, uri)
+                    except Exception as exc:  # keep serving what works; say why
+                        import sys
+
+                        print(
+                            f"loopml serve: cannot follow the swap of {name} to {uri}: {exc}",
+                            file=sys.stderr,
+                        )
 
     def _metadata(self, served: ServedModel) -> dict[str, Any]:
         return {
@@ -399,6 +468,24 @@ class Server:
         if header_length is not None:
             headers.append((b"inference-header-content-length", str(header_length).encode()))
         return 200, out, headers
+
+    async def _swap_route(
+        self, name: str, body: bytes
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        import orjson
+
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            doc = None
+        if not isinstance(doc, dict) or not isinstance(doc.get("uri"), str):
+            raise HTTPError(400, 'send {"uri": "models:/NAME/VERSION"} (or @ALIAS)')
+        try:
+            served = await self.swap(name, doc["uri"])
+        except LoopmlError as exc:
+            raise HTTPError(400, f"cannot swap {name} to {doc['uri']}: {exc}") from exc
+        result = {"name": served.name, "version": served.version, "uri": doc["uri"]}
+        return 200, orjson.dumps(result), []
 
     async def _invocations(
         self, body: bytes, scope: Scope
@@ -470,27 +557,58 @@ def _error(message: str, mlflow: bool, status: int) -> bytes:
     return orjson.dumps({"error": message})
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
 def create_server(
     uris: list[str],
     *,
     trusted: bool = False,
     max_in_flight: int = MAX_IN_FLIGHT,
     timeout_s: float = PREDICT_TIMEOUT_S,
+    state_file: Any = None,
 ) -> Server:
-    """A server for the models ``uris`` (loaded now, each answering its example)."""
+    """A server for the models ``uris`` (loaded now, each answering its example).
+
+    ``state_file`` (set by ``loopml serve``) is where workers share the versions swapped in.
+    """
     if not uris:
         raise InvalidInputError("which models? e.g. loopml serve models:/fraud@champion")
     if max_in_flight < 1 or timeout_s <= 0:
         raise InvalidInputError("max_in_flight must be at least 1 and timeout_s above 0")
     models = [load(uri, trusted=trusted) for uri in uris]
-    return Server(models, max_in_flight=max_in_flight, timeout_s=timeout_s)
+    server = Server(
+        models,
+        max_in_flight=max_in_flight,
+        timeout_s=timeout_s,
+        trusted=trusted,
+        state_file=state_file,
+    )
+    if state_file is not None:  # a worker starting after a swap serves what was swapped in
+        try:
+            wanted = _read_state(state_file)
+        except (OSError, ValueError):
+            wanted = {}
+        for name, uri in wanted.items():
+            if name in server.models:
+                served = load(uri, trusted=trusted)
+                if served.ready and served.name == name:
+                    server.add(served)
+                    server.desired[name] = uri
+    return server
+
+
+def _write_state(path: Any, desired: dict[str, str]) -> None:
+    import json
+    import os
+    from pathlib import Path
+
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(desired, sort_keys=True))
+    temporary.replace(target)  # atomic: readers see the old or the new state
+
+
+def _read_state(path: Any) -> dict[str, str]:
+    import json
+    from pathlib import Path
+
+    doc = json.loads(Path(path).read_text())
+    return {str(k): str(v) for k, v in doc.items()} if isinstance(doc, dict) else {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 ENV = "LOOPML_SERVE_MODELS"
@@ -24,6 +25,7 @@ def create_app() -> Any:
         trusted=bool(config.get("trusted")),
         max_in_flight=int(config.get("max_in_flight", 256)),
         timeout_s=float(config.get("timeout_s", 30.0)),
+        state_file=config.get("state_file"),
     )
 
 
@@ -48,6 +50,9 @@ def serve(
     create_server(models, trusted=trusted, max_in_flight=max_in_flight, timeout_s=timeout_s)
     if announce is not None:
         announce()
+    import tempfile
+
+    run_dir = tempfile.mkdtemp(prefix="loopml-serve-")  # the workers' shared state
     metrics_dir = None
     if workers > 1:
         # Each worker writes its metric values to files here; any worker's /metrics adds them
@@ -62,14 +67,16 @@ def serve(
             "trusted": trusted,
             "max_in_flight": max_in_flight,
             "timeout_s": timeout_s,
+            "state_file": str(Path(run_dir) / "desired.json"),
         }
     )
     try:
         _run(uvicorn, host, port, workers, log_level)
     finally:
-        if metrics_dir is not None:
-            import shutil
+        import shutil
 
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
             os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
