@@ -138,19 +138,10 @@ def say(msg: str) -> None:
 
 
 def ensure_mlflow() -> None:
-    probe = [str(MLFLOW_PY), "-c", "import mlflow, skops; assert mlflow.__version__ == '3.17.2'"]
-    if MLFLOW_PY.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return
-    if not MLFLOW_PY.exists():
-        say(f"creating {MLFLOW_VENV} ...")
-        base = shutil.which("python3.11") or sys.executable
-        subprocess.run([base, "-m", "venv", str(MLFLOW_VENV)], check=True)
-    say(f"installing {' '.join(MLFLOW_PINS)} (about a minute) ...")
-    subprocess.run(
-        [str(MLFLOW_PY), "-m", "pip", "install", "-q", "--upgrade", "pip", *MLFLOW_PINS],
-        check=True,
-        stdout=sys.stderr,
-    )
+    from _harness import ensure_venv
+
+    probe = "import mlflow, skops; assert mlflow.__version__ == '3.17.2'"
+    ensure_venv(MLFLOW_VENV, MLFLOW_PINS, probe, takes="about a minute")
 
 
 def ensure_loopml() -> None:

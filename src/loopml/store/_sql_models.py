@@ -63,6 +63,16 @@ def _json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def _alias_version(connection: Connection, model_pk: int, alias: str) -> int | None:
+    """The version number ``alias`` of the model points at, or None."""
+    version = connection.execute(
+        select(model_versions.c.version)
+        .join(model_aliases, model_aliases.c.version_pk == model_versions.c.pk)
+        .where(model_aliases.c.model_pk == model_pk, model_aliases.c.alias == alias)
+    ).scalar()
+    return None if version is None else int(version)
+
+
 class ModelsMixin:
     """The model-registry part of the Store interface, on SQLAlchemy Core."""
 
@@ -409,17 +419,13 @@ class ModelsMixin:
 
         def body(connection: Connection) -> int:
             model_pk = self._model_pk(connection, name)
-            row = connection.execute(
-                select(model_versions.c.version)
-                .join(model_aliases, model_aliases.c.version_pk == model_versions.c.pk)
-                .where(model_aliases.c.model_pk == model_pk, model_aliases.c.alias == alias)
-            ).first()
-            if row is None:
+            version = _alias_version(connection, model_pk, alias)
+            if version is None:
                 raise NotFoundError(
                     f"model {name!r} has no alias {alias!r}; set it with "
                     f"`loopml models alias {name} {alias} VERSION`"
                 )
-            return int(row.version)
+            return version
 
         result: int = self._read(body)
         return result
@@ -456,7 +462,7 @@ class ModelsMixin:
                     "version that exists"
                 )
             current = connection.execute(
-                select(model_versions.c.version, model_aliases.c.revision)
+                select(model_versions.c.version, model_aliases.c.version_pk)
                 .join(model_versions, model_versions.c.pk == model_aliases.c.version_pk)
                 .where(model_aliases.c.model_pk == model_pk, model_aliases.c.alias == alias)
             ).first()
@@ -477,12 +483,7 @@ class ModelsMixin:
                 )
                 won_revision = connection.execute(stmt).scalar()
             elif current is not None and expected in (None, current.version):
-                old_pk = connection.execute(
-                    select(model_versions.c.pk).where(
-                        model_versions.c.model_pk == model_pk,
-                        model_versions.c.version == current.version,
-                    )
-                ).scalar()
+                old_pk = current.version_pk
                 stmt = (
                     update(model_aliases)
                     .where(
@@ -501,11 +502,7 @@ class ModelsMixin:
                     .returning(model_aliases.c.revision)
                 )
                 won_revision = connection.execute(stmt).scalar()
-            seen = connection.execute(
-                select(model_versions.c.version)
-                .join(model_aliases, model_aliases.c.version_pk == model_versions.c.pk)
-                .where(model_aliases.c.model_pk == model_pk, model_aliases.c.alias == alias)
-            ).scalar()
+            seen = _alias_version(connection, model_pk, alias)
             won = won_revision is not None
             self._event(
                 connection,
@@ -542,11 +539,7 @@ class ModelsMixin:
 
         def body(connection: Connection) -> None:
             model_pk = self._model_pk(connection, name)
-            version = connection.execute(
-                select(model_versions.c.version)
-                .join(model_aliases, model_aliases.c.version_pk == model_versions.c.pk)
-                .where(model_aliases.c.model_pk == model_pk, model_aliases.c.alias == alias)
-            ).scalar()
+            version = _alias_version(connection, model_pk, alias)
             if version is None:
                 raise NotFoundError(f"model {name!r} has no alias {alias!r}")
             connection.execute(
