@@ -13,6 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Two cores shared with other tests: a per-example deadline only measures the neighbours' load.
+settings.register_profile("loopml", deadline=None)
+settings.load_profile("loopml")
 
 PG_ADMIN = os.environ.get("LOOPML_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 

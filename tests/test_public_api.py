@@ -81,7 +81,10 @@ EXPECTED = {
     "load_model",
     "log_model",
     "models",
+    "predictions",
 }
+
+PREDICTIONS_API = {"export", "label", "read", "segments"}
 
 MODELS_API = {
     "Evaluation",
@@ -105,6 +108,12 @@ def test_the_models_namespace_lists_exactly_its_api_and_every_name_resolves() ->
     assert set(loopml.models.__all__) == MODELS_API
     for name in MODELS_API:
         assert getattr(loopml.models, name) is not None, name
+
+
+def test_the_predictions_namespace_lists_exactly_its_api() -> None:
+    assert set(loopml.predictions.__all__) == PREDICTIONS_API
+    for name in PREDICTIONS_API:
+        assert callable(getattr(loopml.predictions, name)), name
 
 
 def test_all_lists_exactly_the_public_api() -> None:

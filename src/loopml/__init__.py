@@ -37,7 +37,7 @@ from loopml._errors import (
 from loopml._version import __version__
 
 if TYPE_CHECKING:
-    from loopml import models, pipelines, triggers
+    from loopml import models, pipelines, predictions, triggers
     from loopml._workspace import Workspace, init, workspace
     from loopml.data import datasets
     from loopml.data._drift import drift
@@ -193,6 +193,7 @@ __all__ = [
     "models",
     "pipeline",
     "pipelines",
+    "predictions",
     "profile",
     "runs",
     "search_runs",
@@ -213,6 +214,7 @@ _LAZY_MODULES: dict[str, str] = {
     "datasets": "loopml.data.datasets",
     "models": "loopml.models",
     "pipelines": "loopml.pipelines",
+    "predictions": "loopml.predictions",
     "triggers": "loopml.triggers",
 }
 

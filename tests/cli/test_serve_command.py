@@ -92,6 +92,9 @@ def test_serve_hands_uvicorn_the_worker_factory_and_the_models(
         "trusted": False,
         "max_in_flight": 256,
         "timeout_s": 30.0,
+        "max_batch_size": 64,
+        "max_batch_wait_ms": 0.0,
+        "prediction_log": "async",
     }
     server = _main.create_app()  # what each worker builds from the environment
     assert isinstance(server, Server)
@@ -149,6 +152,9 @@ def test_a_pickled_model_is_served_only_with_trusted(
         "trusted": True,
         "max_in_flight": 256,
         "timeout_s": 30.0,
+        "max_batch_size": 64,
+        "max_batch_wait_ms": 0.0,
+        "prediction_log": "async",
     }
     assert _main.create_app().latest["pickled"].ready
 

@@ -341,7 +341,8 @@ def test_one_input_per_column_predicts_what_the_model_predicts(one: Client, zoo:
 
     assert response.status_code == 200
     doc = response.json()
-    assert doc["model_name"] == "cancer" and doc["model_version"] == "1" and "id" not in doc
+    assert doc["model_name"] == "cancer" and doc["model_version"] == "1"
+    assert len(doc["id"]) == 32  # no id sent: the server gives one (it keys the prediction log)
     [entry] = doc["outputs"]
     assert entry["name"] == "predict" and entry["datatype"] == "INT64" and entry["shape"] == [40]
     assert entry["data"] == zoo.cancer_v1.predict(rows).tolist()

@@ -50,6 +50,9 @@ TABLES = {
     "model_aliases",
     "model_tags",
     "model_events",
+    # 0007
+    "prediction_segments",
+    "prediction_labels",
 }
 
 

@@ -21,6 +21,24 @@ def serve(
     timeout: float = typer.Option(
         30.0, "--timeout", min=0.001, help="Seconds a prediction may take; then 504."
     ),
+    max_batch_size: int = typer.Option(
+        64,
+        "--max-batch-size",
+        min=1,
+        help="Rows predicted together when requests queue up (1 turns batching off).",
+    ),
+    max_batch_wait_ms: float = typer.Option(
+        0.0,
+        "--max-batch-wait-ms",
+        min=0.0,
+        help="Wait this long for more rows before predicting a batch (0: take what queued).",
+    ),
+    prediction_log: str = typer.Option(
+        "async",
+        "--prediction-log",
+        help="async (written behind requests, fsynced every second), sync (an answer waits "
+        "until it is on disk; about half the throughput) or off.",
+    ),
 ) -> None:
     """Serve models over the Open Inference Protocol (/v2) and MLflow's /invocations."""
     from loopml._cli._output import err_console
@@ -42,6 +60,9 @@ def serve(
         announce=announce,
         max_in_flight=max_in_flight,
         timeout_s=timeout,
+        max_batch_size=max_batch_size,
+        max_batch_wait_ms=max_batch_wait_ms,
+        prediction_log=prediction_log,
     )
 
 

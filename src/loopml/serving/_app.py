@@ -35,6 +35,8 @@ JSON = b"application/json"
 MAX_IN_FLIGHT = 256
 #: Seconds a prediction may take before the request is answered with 504.
 PREDICT_TIMEOUT_S = 30.0
+#: Rows one batched prediction may hold (1 turns batching off).
+MAX_BATCH_SIZE = 64
 
 
 GET_PATHS = (
@@ -66,6 +68,9 @@ class ServedModel:
     ready: bool = False
     error: str | None = None
     inputs: list[dict[str, Any]] = field(default_factory=list)
+    #: The compiled numeric input check and the model it feeds (see ``_check``), if any.
+    fast: Any = None
+    fast_model: Any = None
 
     @property
     def columns(self) -> list[str]:
@@ -80,6 +85,25 @@ class ServedModel:
             self.ready = True
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
+            return
+        from loopml.serving._check import compile_fast
+
+        compiled = compile_fast(self.loaded)
+        if compiled is not None:
+            self.fast, self.fast_model = compiled
+
+    @property
+    def outputs(self) -> list[str]:
+        return ["predict"] + (["predict_proba"] if self.loaded.has_predict_proba else [])
+
+    def check_outputs(self, wanted: list[str]) -> list[str]:
+        unknown = [w for w in wanted if w not in self.outputs]
+        if unknown:
+            raise HTTPError(
+                400,
+                f"unknown output(s) {', '.join(unknown)}; this model has {', '.join(self.outputs)}",
+            )
+        return wanted or ["predict"]
 
 
 def load(uri: str, *, trusted: bool = False) -> ServedModel:
@@ -174,14 +198,8 @@ def predict_outputs(served: ServedModel, data: Any, wanted: list[str]) -> dict[s
     """The model's outputs by name: ``predict`` and, for classifiers, ``predict_proba``."""
     import numpy as np
 
-    available = ["predict"] + (["predict_proba"] if served.loaded.has_predict_proba else [])
-    unknown = [w for w in wanted if w not in available]
-    if unknown:
-        raise HTTPError(
-            400, f"unknown output(s) {', '.join(unknown)}; this model has {', '.join(available)}"
-        )
     outputs = {}
-    for name in wanted or ["predict"]:
+    for name in served.check_outputs(wanted):
         method = getattr(served.loaded, name)
         outputs[name] = np.asarray(method(data))
     return outputs
@@ -199,7 +217,16 @@ class Server:
         timeout_s: float = PREDICT_TIMEOUT_S,
         trusted: bool = False,
         state_file: Any = None,
+        max_batch_size: int = MAX_BATCH_SIZE,
+        max_batch_wait_s: float = 0.0,
+        prediction_log: Any = None,
+        workspace: Any = None,
     ) -> None:
+        self.prediction_log = prediction_log  # a _predlog.PredictionLog, or None (off)
+        self.workspace = workspace  # for feedback; None serves bundle folders without one
+        self.max_batch_size = max_batch_size
+        self.max_batch_wait_s = max_batch_wait_s
+        self.batchers: dict[int, Any] = {}
         self.models: dict[str, dict[str, ServedModel]] = {}
         self.latest: dict[str, ServedModel] = {}
         for served in models:
@@ -219,10 +246,32 @@ class Server:
             for served in versions.values():
                 self.metrics.loaded.labels(served.name, served.version).set(int(served.ready))
 
-    async def _predict(self, served: ServedModel, data: Any, wanted: list[str]) -> dict[str, Any]:
-        """Run the model in a thread: at most ``max_in_flight`` requests per model wait or run
-        (more get 503 at once, so a flood cannot grow an unbounded queue), and one that takes
-        longer than ``timeout_s`` is answered with 504 (its thread finishes on its own)."""
+    def _batcher(self, served: ServedModel) -> Any:
+        batcher = self.batchers.get(id(served))
+        if batcher is None:
+            from loopml.serving._batch import Batcher
+
+            histogram = self.metrics.batch_size.labels(served.name, served.version)
+            batcher = Batcher(
+                served.fast_model,
+                name=served.name,
+                proba=served.loaded.has_predict_proba,
+                max_batch_size=self.max_batch_size,
+                max_wait_s=self.max_batch_wait_s,
+                observe=histogram.observe,
+            )
+            self.batchers[id(served)] = batcher
+        return batcher
+
+    async def _predict(
+        self, served: ServedModel, data: Any, wanted: list[str], matrix: Any = None
+    ) -> dict[str, Any]:
+        """Predict off the event loop: a numeric ``matrix`` that passed the compiled check
+        joins the model's batcher, anything else runs the general path in a thread. At most
+        ``max_in_flight`` requests per model wait or run (more get 503 at once, so a flood
+        cannot grow an unbounded queue), and one that takes longer than ``timeout_s`` is
+        answered with 504 (its thread finishes on its own)."""
+        wanted = served.check_outputs(wanted)
         key = f"{served.name}/{served.version}"
         if self.in_flight.get(key, 0) >= self.max_in_flight:
             raise HTTPError(
@@ -232,9 +281,13 @@ class Server:
         gauge = self.metrics.in_flight.labels(served.name, served.version)
         gauge.inc()
         try:
-            outputs = await asyncio.wait_for(
-                asyncio.to_thread(predict_outputs, served, data, wanted), self.timeout_s
-            )
+            if matrix is not None:
+                work = self._batcher(served).predict(matrix, "predict_proba" in wanted)
+            else:
+                work = asyncio.to_thread(predict_outputs, served, data, wanted)
+            outputs: dict[str, Any] = await asyncio.wait_for(work, self.timeout_s)
+            if matrix is not None:  # in the order asked for, only those asked for
+                outputs = {name: outputs[name] for name in wanted}
         except TimeoutError:
             raise HTTPError(
                 504, f"model {served.name} took longer than {self.timeout_s:g} s to predict"
@@ -247,6 +300,43 @@ class Server:
             classifier = bool(served.loaded.has_predict_proba)
             self.metrics.predicted(served.name, served.version, first, classifier)
         return outputs
+
+    def close(self) -> None:
+        """Stop the batchers and write out the prediction log (SIGTERM, lifespan shutdown)."""
+        for batcher in self.batchers.values():
+            batcher.close()
+        if self.prediction_log is not None:
+            self.prediction_log.close()
+
+    async def _log(
+        self,
+        served: ServedModel,
+        request_id: str,
+        protocol: str,
+        inputs: Any,
+        outputs: dict[str, Any],
+        scope: Scope,
+    ) -> None:
+        """Append one answered request to the prediction log; in sync mode wait until it is
+        on disk (and refuse to answer if it cannot be)."""
+        plog = self.prediction_log
+        if plog is None or inputs is None:
+            return
+        plog.start()
+        latency = time.perf_counter() - scope.get("loopml.started", time.perf_counter())
+        columns = [(c["name"], c["type"]) for c in served.inputs]
+        waiter = plog.record(
+            served.name, served.version, columns, request_id, protocol, inputs, outputs, latency
+        )
+        if waiter is not None:
+            try:
+                await waiter
+            except OSError as exc:
+                raise HTTPError(
+                    503,
+                    f"the prediction log cannot write ({exc}); in sync mode no prediction is "
+                    "answered unless it is logged",
+                ) from None
 
     def add(self, served: ServedModel) -> None:
         """Serve ``served`` beside the versions already served, and make it the default."""
@@ -277,6 +367,7 @@ class Server:
         mlflow = not path.startswith("/v2")
         started = time.perf_counter()
         scope["loopml.model"] = None  # the infer handlers fill in (name, version, protocol)
+        scope["loopml.started"] = started
         content_type = JSON
         try:
             status, body, headers = await self._route(method, path, scope, receive)
@@ -353,6 +444,8 @@ class Server:
             body = await _body(receive)
             if len(parts) == 4 and parts[:2] == ["v2", "models"] and parts[3] == "swap":
                 return await self._swap_route(parts[2], body)
+            if len(parts) == 4 and parts[:2] == ["v2", "models"] and parts[3] == "feedback":
+                return await self._feedback_route(parts[2], body)
             if len(parts) >= 4 and parts[:2] == ["v2", "models"] and parts[-1] == "infer":
                 name, version, rest = _model_path(parts)
                 if rest != ["infer"]:
@@ -372,12 +465,15 @@ class Server:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.prediction_log is not None:
+                    self.prediction_log.start()
                 if self.state_file is not None:
                     watcher = asyncio.create_task(self._watch_state())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if watcher is not None:
                     watcher.cancel()
+                await asyncio.to_thread(self.close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -453,21 +549,58 @@ class Server:
         request = decode_request(body, int(length) if length is not None else None)
         if not served.ready:
             raise HTTPError(503, f"model {served.name} is not ready: {served.error or 'loading'}")
-        data = frame_from_v2(served, request.inputs)
+        matrix = served.fast.from_v2(request.inputs) if served.fast is not None else None
+        data = frame_from_v2(served, request.inputs) if matrix is None else None
         wanted = [o["name"] for o in request.outputs]
-        outputs = await self._predict(served, data, wanted)
+        outputs = await self._predict(served, data, wanted, matrix)
+        request_id = request.id or _request_id(scope)
+        await self._log(
+            served, request_id, "v2", matrix if matrix is not None else data, outputs, scope
+        )
         binary = {
             o["name"] for o in request.outputs if (o.get("parameters") or {}).get("binary_data")
         }
         if request.parameters.get("binary_data_output"):
             binary = set(outputs)
         out, header_length = encode_response(
-            served.name, served.version, request.id, outputs, binary=binary
+            served.name, served.version, request_id, outputs, binary=binary
         )
-        headers = []
+        headers = [(b"x-request-id", request_id.encode())]
         if header_length is not None:
             headers.append((b"inference-header-content-length", str(header_length).encode()))
         return 200, out, headers
+
+    async def _feedback_route(
+        self, name: str, body: bytes
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """``{"labels": [{"id": "req-1", "label": 1}, ...]}`` (or one ``{"id", "label"}``):
+        the true outcomes of earlier predictions, joined to them for monitoring."""
+        import orjson
+
+        if name not in self.models:
+            raise HTTPError(404, f"no model named {name!r}; served: {', '.join(self.models)}")
+        if self.workspace is None:
+            raise HTTPError(
+                409, "this server has no workspace to keep labels in; serve from a project"
+            )
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise HTTPError(400, f"the body is not valid JSON: {exc}") from None
+        items = doc.get("labels") if isinstance(doc, dict) and "labels" in doc else [doc]
+        example = '{"labels": [{"id": "<request id>", "label": 1}]}'
+        if not isinstance(items, list) or not items:
+            raise HTTPError(400, f"send {example}")
+        pairs = []
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                raise HTTPError(400, f"each label needs a string 'id' and a 'label': {example}")
+            if "label" not in item:
+                raise HTTPError(400, f"label {item['id']!r} has no 'label' value: {example}")
+            pairs.append((item["id"], item["label"]))
+        store = self.workspace.store
+        written = await asyncio.to_thread(store.add_prediction_labels, name, pairs, source="api")
+        return 200, orjson.dumps({"model": name, "labelled": written}), []
 
     async def _swap_route(
         self, name: str, body: bytes
@@ -490,7 +623,12 @@ class Server:
     async def _invocations(
         self, body: bytes, scope: Scope
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-        from loopml.serving._mlflow_codec import decode_invocation, encode_predictions
+        from loopml.serving._mlflow_codec import (
+            decode_invocation,
+            encode_predictions,
+            is_csv,
+            parse_json,
+        )
 
         name = _query(scope, "model")
         if name is None:
@@ -504,9 +642,32 @@ class Server:
         if not served.ready:
             raise HTTPError(503, f"model {served.name} is not ready: {served.error or 'loading'}")
         content_type = (_header(scope, b"content-type") or "application/json").lower()
-        data, _params = decode_invocation(body, content_type)
-        outputs = await self._predict(served, data, ["predict"])
-        return 200, encode_predictions(outputs["predict"]), []
+        matrix = data = None
+        if is_csv(content_type):
+            data, _params = decode_invocation(body, content_type)
+        else:
+            doc = parse_json(body)
+            if served.fast is not None:
+                matrix = served.fast.from_split(doc)
+            if matrix is None:
+                data, _params = decode_invocation(body, content_type, doc)
+        outputs = await self._predict(served, data, ["predict"], matrix)
+        request_id = _request_id(scope)
+        await self._log(
+            served, request_id, "mlflow", matrix if matrix is not None else data, outputs, scope
+        )
+        headers = [(b"x-request-id", request_id.encode())]
+        return 200, encode_predictions(outputs["predict"]), headers
+
+
+def _request_id(scope: Scope) -> str:
+    """The client's ``X-Request-ID`` (if it is short, plain text), else a new random id."""
+    given = _header(scope, b"x-request-id")
+    if given and len(given) <= 256 and given.isprintable():
+        return given
+    import uuid
+
+    return uuid.uuid4().hex
 
 
 def _model_path(parts: list[str]) -> tuple[str, str | None, list[str]]:
@@ -564,23 +725,52 @@ def create_server(
     max_in_flight: int = MAX_IN_FLIGHT,
     timeout_s: float = PREDICT_TIMEOUT_S,
     state_file: Any = None,
+    max_batch_size: int = MAX_BATCH_SIZE,
+    max_batch_wait_ms: float = 0.0,
+    prediction_log: str = "async",
+    log_flush_s: float = 1.0,
 ) -> Server:
     """A server for the models ``uris`` (loaded now, each answering its example).
 
     ``state_file`` (set by ``loopml serve``) is where workers share the versions swapped in.
+    ``prediction_log`` is ``async`` (written behind the requests, fsynced every
+    ``log_flush_s``), ``sync`` (each answer waits until its rows are on disk) or ``off``.
     """
+    from loopml.serving._predlog import MODES
+
+    if prediction_log not in MODES:
+        raise InvalidInputError(
+            f"prediction_log must be one of {', '.join(MODES)}, not {prediction_log!r}"
+        )
+    if log_flush_s <= 0:
+        raise InvalidInputError("log_flush_s must be above 0 (seconds between fsyncs)")
     if not uris:
         raise InvalidInputError("which models? e.g. loopml serve models:/fraud@champion")
     if max_in_flight < 1 or timeout_s <= 0:
         raise InvalidInputError("max_in_flight must be at least 1 and timeout_s above 0")
+    if max_batch_size < 1 or max_batch_wait_ms < 0:
+        raise InvalidInputError(
+            "max_batch_size must be at least 1 (1 turns batching off) and max_batch_wait_ms "
+            "0 or more"
+        )
     models = [load(uri, trusted=trusted) for uri in uris]
+    workspace = _find_workspace()
+    plog = None
+    if prediction_log != "off" and workspace is not None:
+        plog = _prediction_log(workspace, prediction_log, log_flush_s)
     server = Server(
         models,
         max_in_flight=max_in_flight,
         timeout_s=timeout_s,
         trusted=trusted,
         state_file=state_file,
+        max_batch_size=max_batch_size,
+        max_batch_wait_s=max_batch_wait_ms / 1000,
+        prediction_log=plog,
+        workspace=workspace,
     )
+    if plog is not None:
+        plog.lost = lambda reason, rows: server.metrics.lost_rows.labels(reason).inc(rows)
     if state_file is not None:  # a worker starting after a swap serves what was swapped in
         try:
             wanted = _read_state(state_file)
@@ -593,6 +783,32 @@ def create_server(
                     server.add(served)
                     server.desired[name] = uri
     return server
+
+
+def _find_workspace() -> Any:
+    """The project's workspace, if the server runs in one (bundle folders need none)."""
+    from loopml._errors import WorkspaceNotFoundError
+    from loopml._workspace import workspace
+
+    try:
+        return workspace()
+    except WorkspaceNotFoundError:
+        return None
+
+
+def _prediction_log(workspace: Any, mode: str, flush_s: float) -> Any:
+    from loopml.serving._predlog import LOG_DIRNAME, PredictionLog
+
+    def publish(parquet: Any, model: str, version: str, rows: int, first: int, last: int) -> None:
+        digest, _size = workspace.artifacts.put_file(parquet)
+        workspace.store.add_prediction_segment(
+            model, version, digest, rows, first, last, plog.source
+        )
+
+    plog = PredictionLog(
+        workspace.settings.workspace_dir / LOG_DIRNAME, mode=mode, flush_s=flush_s, publish=publish
+    )
+    return plog
 
 
 def _write_state(path: Any, desired: dict[str, str]) -> None:

@@ -20,13 +20,7 @@ def create_app() -> Any:
     from loopml.serving._app import create_server
 
     config = json.loads(os.environ[ENV])
-    return create_server(
-        list(config["models"]),
-        trusted=bool(config.get("trusted")),
-        max_in_flight=int(config.get("max_in_flight", 256)),
-        timeout_s=float(config.get("timeout_s", 30.0)),
-        state_file=config.get("state_file"),
-    )
+    return create_server(list(config.pop("models")), **config)
 
 
 def serve(
@@ -38,16 +32,18 @@ def serve(
     trusted: bool = False,
     log_level: str = "warning",
     announce: Any = None,
-    max_in_flight: int = 256,
-    timeout_s: float = 30.0,
+    **options: Any,
 ) -> None:
-    """Serve ``models`` until Ctrl-C or SIGTERM (uvicorn finishes requests in flight)."""
+    """Serve ``models`` until Ctrl-C or SIGTERM (uvicorn finishes requests in flight and the
+    prediction log is written out). ``options`` go to
+    :func:`~loopml.serving._app.create_server` (max_in_flight, timeout_s, max_batch_size,
+    max_batch_wait_ms, prediction_log, log_flush_s)."""
     import uvicorn
 
     from loopml.serving._app import create_server
 
-    # Fail here, with a clear error, before binding.
-    create_server(models, trusted=trusted, max_in_flight=max_in_flight, timeout_s=timeout_s)
+    # Fail here, with a clear error, before binding (the log stays off: nothing is served).
+    create_server(models, trusted=trusted, **{**options, "prediction_log": "off"})
     if announce is not None:
         announce()
     import tempfile
@@ -65,8 +61,7 @@ def serve(
         {
             "models": models,
             "trusted": trusted,
-            "max_in_flight": max_in_flight,
-            "timeout_s": timeout_s,
+            **options,
             "state_file": str(Path(run_dir) / "desired.json"),
         }
     )

@@ -5,6 +5,8 @@
 * ``loopml_predicted_rows_total{model, version}`` and, for classifiers,
   ``loopml_predicted_class_total{model, version, class}``; for regressors the histogram
   ``loopml_predicted_value{model, version}``
+* ``loopml_prediction_log_lost_rows_total{reason}`` (predictions the log could not keep)
+* ``loopml_batch_size{model, version}`` (histogram of rows per batched prediction)
 * ``loopml_in_flight{model, version}`` (requests waiting or running: the queue depth)
 * ``loopml_model_loaded{model, version}`` (1 for each version served and ready)
 
@@ -19,6 +21,7 @@ import os
 from typing import Any
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 MAX_CLASSES = 50  # more distinct predicted values than this are not counted by class
 
 
@@ -58,6 +61,20 @@ class Metrics:
             "loopml_predicted_value",
             "Predicted values (regressors).",
             ["model", "version"],
+            registry=registry,
+        )
+        self.batch_size = Histogram(
+            "loopml_batch_size",
+            "Rows per batched prediction (adaptive batching).",
+            ["model", "version"],
+            buckets=BATCH_BUCKETS,
+            registry=registry,
+        )
+        self.lost_rows = Counter(
+            "loopml_prediction_log_lost_rows",
+            "Predictions the prediction log could not keep, by reason (disk_full, write_error, "
+            "buffer_full, unloggable).",
+            ["reason"],
             registry=registry,
         )
         self.in_flight = Gauge(

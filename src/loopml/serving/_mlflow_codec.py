@@ -17,26 +17,41 @@ from loopml.serving._v2_codec import ProtocolError
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 
 
-def decode_invocation(body: bytes, content_type: str) -> tuple[Any, dict[str, Any]]:
-    """The model input (a DataFrame or an array) and the ``params`` of an invocation."""
-    import pandas as pd
-
+def is_csv(content_type: str) -> bool:
+    """Whether an invocation's content type is CSV; any type but JSON or CSV is refused."""
     kind = content_type.split(";")[0].strip().lower()
     if kind == "text/csv":
-        try:
-            return pd.read_csv(io.BytesIO(body)), {}
-        except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise ProtocolError(f"the CSV body cannot be read: {exc}") from None
+        return True
     if kind not in ("application/json", ""):
         raise ProtocolError(
             f"content type {content_type!r} is not supported; send application/json or text/csv"
         )
+    return False
+
+
+def parse_json(body: bytes) -> Any:
     import orjson
 
     try:
-        doc = orjson.loads(body)
+        return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ProtocolError(f"the request body is not valid JSON: {exc}") from None
+
+
+def decode_invocation(
+    body: bytes, content_type: str, doc: Any = None
+) -> tuple[Any, dict[str, Any]]:
+    """The model input (a DataFrame or an array) and the ``params`` of an invocation
+    (``doc``: the body already parsed as JSON)."""
+    import pandas as pd
+
+    if is_csv(content_type):
+        try:
+            return pd.read_csv(io.BytesIO(body)), {}
+        except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise ProtocolError(f"the CSV body cannot be read: {exc}") from None
+    if doc is None:
+        doc = parse_json(body)
     if not isinstance(doc, dict):
         raise ProtocolError(f"the request must be a JSON object with one of {', '.join(FORMATS)}")
     found = [key for key in FORMATS if key in doc]

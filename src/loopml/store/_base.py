@@ -9,7 +9,8 @@ client implementation of the same methods without touching callers. The shared c
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from loopml.store._records import (
     ArtifactRef,
@@ -23,6 +24,7 @@ from loopml.store._records import (
     ModelEvent,
     ModelFile,
     ModelVersionRecord,
+    PredictionSegment,
     RegisteredModel,
     Run,
     RunEdge,
@@ -454,6 +456,43 @@ class Store(ABC):
         """The registry's append-only history of ``name``, oldest first."""
 
     # -- housekeeping -------------------------------------------------------------------------
+    # -- the prediction log -------------------------------------------------------------------
+    @abstractmethod
+    def add_prediction_segment(
+        self,
+        model: str,
+        version: str,
+        digest: str,
+        rows: int,
+        first_ms: int,
+        last_ms: int,
+        source: str,
+    ) -> None:
+        """Register a compacted prediction-log segment (a Parquet blob); idempotent by digest."""
+
+    @abstractmethod
+    def list_prediction_segments(
+        self,
+        model: str | None = None,
+        *,
+        version: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+    ) -> list[PredictionSegment]:
+        """Segments (of one model, version, overlapping a time range), oldest first."""
+
+    @abstractmethod
+    def add_prediction_labels(
+        self, model: str, labels: Iterable[tuple[str, object]], *, source: str = "api"
+    ) -> int:
+        """Store ``(request_id, label)`` pairs; a newer label replaces an older one."""
+
+    @abstractmethod
+    def get_prediction_labels(
+        self, model: str, request_ids: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """``{request_id: label}`` for ``model`` (only ``request_ids``, if given)."""
+
     @abstractmethod
     def referenced_digests(self) -> set[str]:
         """Every blob digest some object in the store points to (``loopml gc`` keeps these)."""

@@ -351,3 +351,20 @@ class ModelEvent:
     reason: str | None
     payload: dict[str, Any]
     at: int
+
+
+@dataclass(frozen=True)
+class PredictionSegment:
+    """One Parquet segment of the prediction log (one worker, one model version, a stretch of
+    time): the blob ``digest`` holds ``rows`` predictions made from ``first_ms`` to ``last_ms``
+    (milliseconds since the epoch)."""
+
+    id: int
+    model: str
+    version: str
+    digest: str
+    rows: int
+    first_ms: int
+    last_ms: int
+    source: str
+    created_ms: int

@@ -31,6 +31,7 @@ from loopml.store._records import ArtifactRef, Experiment, MetricPoint, Run, Run
 from loopml.store._sql_datasets import DatasetsMixin
 from loopml.store._sql_models import ModelsMixin
 from loopml.store._sql_pipelines import PipelinesMixin
+from loopml.store._sql_predictions import PredictionsMixin
 from loopml.store._sql_schemas import SchemasMixin
 from loopml.store._sql_triggers import TriggersMixin
 from loopml.store._tables import (
@@ -58,7 +59,15 @@ def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterable[Sequence[T]]:
         yield items[start : start + size]
 
 
-class SqlStore(DatasetsMixin, SchemasMixin, PipelinesMixin, TriggersMixin, ModelsMixin, Store):
+class SqlStore(
+    DatasetsMixin,
+    SchemasMixin,
+    PipelinesMixin,
+    TriggersMixin,
+    ModelsMixin,
+    PredictionsMixin,
+    Store,
+):
     """Metadata store on SQLite or PostgreSQL through SQLAlchemy Core.
 
     SQLite schemas upgrade themselves on open; PostgreSQL ones are upgraded with

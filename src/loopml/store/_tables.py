@@ -412,6 +412,37 @@ model_events = Table(
     Index(None, "model_pk", "pk"),
 )
 
+# -- Phase 5: the prediction log (revision 0007) ------------------------------------------------
+MAX_REQUEST_ID_LENGTH = 256
+
+#: Parquet segments of the prediction log: each holds the predictions one server worker made
+#: for one model version over a stretch of time (``first_ms`` .. ``last_ms``).
+prediction_segments = Table(
+    "prediction_segments",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("model", String(MAX_NAME_LENGTH), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("digest", String(71), nullable=False, unique=True),
+    Column("rows", BigInteger, nullable=False),
+    Column("first_ms", BigInteger, nullable=False),
+    Column("last_ms", BigInteger, nullable=False),
+    Column("source", String(MAX_NAME_LENGTH), nullable=False),  # host:pid of the worker
+    Column("created_ms", BigInteger, nullable=False),
+    Index(None, "model", "first_ms"),
+)
+
+#: Ground truth that arrived later: one label per (model, request id), the newest wins.
+prediction_labels = Table(
+    "prediction_labels",
+    metadata,
+    Column("model", String(MAX_NAME_LENGTH), primary_key=True),
+    Column("request_id", String(MAX_REQUEST_ID_LENGTH), primary_key=True),
+    Column("label", Text, nullable=False),  # JSON value
+    Column("source", String(MAX_NAME_LENGTH), nullable=False),
+    Column("labelled_ms", BigInteger, nullable=False),
+)
+
 #: Every column that holds a blob digest; ``loopml gc`` deletes only blobs none of them names.
 #: A column may be nullable (``lineage.digest``): NULL names no blob.
 DIGEST_COLUMNS = [
@@ -422,4 +453,5 @@ DIGEST_COLUMNS = [
     lineage.c.digest,
     model_versions.c.bundle_digest,
     model_files.c.digest,
+    prediction_segments.c.digest,
 ]
