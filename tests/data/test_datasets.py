@@ -260,8 +260,9 @@ def test_registering_a_file_bigger_than_the_memory_cap_streams(tmp_path: Path) -
 
     # 10M rows x 5 float64 columns = 400 MB of data, written as one Parquet file. The child's
     # peak resident memory may grow by far less than that while it registers the file: it never
-    # holds the data, only a part or two of 2**20 rows (40 MB each) and their buffers. (Peak RSS, not an address-space limit: malloc arenas and thread stacks
-    # reserve address space differently from machine to machine.)
+    # holds the data, only a part or two of 2**20 rows (40 MB each) and their buffers. (Peak
+    # RSS, not an address-space limit: malloc arenas and thread stacks reserve address space
+    # differently from machine to machine.)
     rows = 10_000_000
     big, tiny = tmp_path / "big.parquet", tmp_path / "tiny.parquet"
     rng = np.random.default_rng(0)

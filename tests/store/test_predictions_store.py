@@ -100,7 +100,7 @@ def test_two_writers_labelling_the_same_predictions_at_once_leave_one_label_each
                 store.add_prediction_labels(
                     "fraud", [(f"r{i}", value) for i in range(start, start + 100)]
                 )
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(v,)) for v in (0, 1)]
