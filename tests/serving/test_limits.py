@@ -75,6 +75,7 @@ def test_requests_beyond_the_limit_are_refused_503_at_once_and_the_rest_answered
             await asyncio.sleep(0.2)  # the four are in flight, held by the gate
             refused = await asyncio.gather(*(_post(client) for _ in range(20)))
             assert all("busy" in r.json()["error"] for r in refused)
+            assert all(r.headers["retry-after"] == "1" for r in refused)
             gate.set()
             answered = await asyncio.gather(*waiting)
             after = await _post(client)  # the count went back down

@@ -51,11 +51,19 @@ GET_PATHS = (
 
 
 class HTTPError(Exception):
-    def __init__(self, status: int, message: str, *, allow: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        allow: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.allow = allow
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -71,6 +79,8 @@ class ServedModel:
     #: The compiled numeric input check and the model it feeds (see ``_check``), if any.
     fast: Any = None
     fast_model: Any = None
+    #: V2 metadata of the outputs (name, datatype, shape), learnt from the input example.
+    output_meta: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def columns(self) -> list[str]:
@@ -81,7 +91,7 @@ class ServedModel:
         example = self.loaded.input_example
         try:
             if example is not None:
-                self.loaded.predict(example)
+                self._describe_outputs(example)
             self.ready = True
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
@@ -91,6 +101,19 @@ class ServedModel:
         compiled = compile_fast(self.loaded)
         if compiled is not None:
             self.fast, self.fast_model = compiled
+
+    def _describe_outputs(self, example: Any) -> None:
+        """Predict the input example; its outputs tell the metadata their types and shapes."""
+        import numpy as np
+
+        from loopml.serving._v2_codec import datatype_of
+
+        described = []
+        for name in ["predict"] + (["predict_proba"] if self.loaded.has_predict_proba else []):
+            value = np.asarray(getattr(self.loaded, name)(example))
+            shape = [-1, *value.shape[1:]]
+            described.append({"name": name, "datatype": datatype_of(value), "shape": shape})
+        self.output_meta = described
 
     @property
     def outputs(self) -> list[str]:
@@ -275,7 +298,10 @@ class Server:
         key = f"{served.name}/{served.version}"
         if self.in_flight.get(key, 0) >= self.max_in_flight:
             raise HTTPError(
-                503, f"model {served.name} is busy ({self.max_in_flight} requests waiting); retry"
+                503,
+                f"model {served.name} is busy: {self.max_in_flight} request(s) waiting or "
+                "running in this worker; retry later",
+                retry_after=1,
             )
         self.in_flight[key] = self.in_flight.get(key, 0) + 1
         gauge = self.metrics.in_flight.labels(served.name, served.version)
@@ -377,6 +403,8 @@ class Server:
             status, body, headers = exc.status, _error(exc.message, mlflow, exc.status), []
             if exc.allow:
                 headers = [(b"allow", exc.allow.encode())]
+            if exc.retry_after is not None:
+                headers = [(b"retry-after", str(exc.retry_after).encode())]
         except ProtocolError as exc:
             status, body, headers = 400, _error(str(exc), mlflow, 400), []
         except InvalidInputError as exc:  # the signature refused the input
@@ -411,15 +439,21 @@ class Server:
 
         parts = [p for p in path.split("/") if p]
         if method == "GET":
-            if path in ("/v2/health/live", "/ping", "/health"):
+            if path == "/v2/health/live":
+                return 200, b'{"live":true}', []
+            if path in ("/ping", "/health"):
                 return 200, b"{}", []
             if path == "/v2/health/ready":
                 ready = all(m.ready for v in self.models.values() for m in v.values())
-                return (200 if ready else 503), b"{}", []
+                return (200 if ready else 503), orjson.dumps({"live": True, "ready": ready}), []
             if path == "/v2":
                 from loopml._version import __version__
 
-                doc = {"name": "loopml", "version": __version__, "extensions": ["binary_data"]}
+                doc = {
+                    "name": "loopml",
+                    "version": __version__,
+                    "extensions": ["binary_tensor_data"],
+                }
                 return 200, orjson.dumps(doc), []
             if path == "/metrics":
                 text, _ = self.metrics.render()
@@ -432,7 +466,8 @@ class Server:
                 name, version, rest = _model_path(parts)
                 served = self._model(name, version)
                 if rest == ["ready"]:
-                    return (200 if served.ready else 503), b"{}", []
+                    doc = {"name": served.name, "ready": served.ready}
+                    return (200 if served.ready else 503), orjson.dumps(doc), []
                 if rest == []:
                     return 200, orjson.dumps(self._metadata(served)), []
             if path == "/invocations" or (
@@ -441,7 +476,7 @@ class Server:
                 raise HTTPError(405, f"{path} takes POST, not GET", allow="POST")
             raise HTTPError(404, f"no route GET {path}")
         if method == "POST":
-            body = await _body(receive)
+            body = _decoded(await _body(receive), _header(scope, b"content-encoding"))
             if len(parts) == 4 and parts[:2] == ["v2", "models"] and parts[3] == "swap":
                 return await self._swap_route(parts[2], body)
             if len(parts) == 4 and parts[:2] == ["v2", "models"] and parts[3] == "feedback":
@@ -532,7 +567,8 @@ class Server:
                 {"name": c["name"], "datatype": v2_datatype(c["type"]), "shape": [-1]}
                 for c in served.inputs
             ],
-            "outputs": [{"name": "predict", "datatype": "BYTES", "shape": [-1]}],
+            "outputs": served.output_meta
+            or [{"name": name, "datatype": "BYTES", "shape": [-1]} for name in served.outputs],
         }
 
     async def _infer_v2(
@@ -705,6 +741,30 @@ async def _body(receive: Receive) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _decoded(body: bytes, encoding: str | None) -> bytes:
+    """The body without its ``Content-Encoding`` (gzip or deflate, as tritonclient sends with
+    ``request_compression_algorithm``); decompressing stops at the body limit."""
+    import zlib
+
+    kind = (encoding or "identity").strip().lower()
+    if kind in ("identity", ""):
+        return body
+    if kind not in ("gzip", "deflate", "x-gzip"):
+        raise HTTPError(415, f"Content-Encoding {encoding!r} is not supported; use gzip or deflate")
+    for wbits in (31,) if kind != "deflate" else (15, -15):
+        decompressor = zlib.decompressobj(wbits)
+        try:
+            out = decompressor.decompress(body, MAX_BODY + 1)
+        except zlib.error:
+            continue
+        if len(out) > MAX_BODY or decompressor.unconsumed_tail:
+            raise HTTPError(
+                413, f"the body is larger than {MAX_BODY // (1024 * 1024)} MB uncompressed"
+            )
+        return out
+    raise HTTPError(400, f"the body is not valid {kind} data (Content-Encoding: {encoding})")
 
 
 def _error(message: str, mlflow: bool, status: int) -> bytes:
