@@ -84,7 +84,7 @@ EXPECTED = {
     "predictions",
 }
 
-PREDICTIONS_API = {"export", "label", "read", "segments"}
+PREDICTIONS_API = {"export", "label", "read", "segments", "summary"}
 
 MODELS_API = {
     "Evaluation",

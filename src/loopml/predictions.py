@@ -22,7 +22,7 @@ from typing import Any
 
 from loopml._errors import InvalidInputError
 
-__all__ = ["export", "label", "read", "segments"]
+__all__ = ["export", "label", "read", "segments", "summary"]
 
 
 def _workspace(path: Any = None) -> Any:
@@ -72,6 +72,113 @@ def _live_files(ws: Any, model: str, version: str | None) -> list[Path]:
         return []
     pattern = f"{_safe(version)}/*.arrows*" if version is not None else "*/*.arrows*"
     return sorted(p for p in folder.glob(pattern) if not p.name.endswith(".parquet"))
+
+
+def summary(model: str | None = None, *, path: Any = None) -> list[dict[str, Any]]:
+    """One row per model version in the log: rows, segments, rows not yet compacted
+    (``live_rows``), predictions with a label (``labelled``), first and last time (ms)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from loopml.serving._predlog import read_stream
+
+    ws = _workspace(path)
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    ids: dict[tuple[str, str], list[Any]] = {}
+
+    def entry(key: tuple[str, str]) -> dict[str, Any]:
+        if key not in rows:
+            rows[key] = {
+                "model": key[0],
+                "version": key[1],
+                "rows": 0,
+                "segments": 0,
+                "live_rows": 0,
+                "labelled": 0,
+                "first_ms": None,
+                "last_ms": None,
+            }
+            ids[key] = []
+        return rows[key]
+
+    def span(row: dict[str, Any], first: int, last: int) -> None:
+        row["first_ms"] = first if row["first_ms"] is None else min(row["first_ms"], first)
+        row["last_ms"] = last if row["last_ms"] is None else max(row["last_ms"], last)
+
+    for segment in ws.store.list_prediction_segments(model):
+        key = (segment.model, segment.version)
+        row = entry(key)
+        row["rows"] += segment.rows
+        row["segments"] += 1
+        span(row, segment.first_ms, segment.last_ms)
+        data = ws.artifacts.get_bytes(segment.digest)
+        ids[key].append(pq.read_table(pa.BufferReader(data), columns=["prediction_id"]))
+    models = [model] if model is not None else _logged_models(ws)
+    for name in models:
+        for file in _live_files(ws, name, None):
+            try:
+                table, _torn = read_stream(file)
+            except OSError:
+                continue
+            if table is None or not table.num_rows:
+                continue
+            version = str(table.column("version")[0].as_py())
+            key = (name, version)
+            row = entry(key)
+            row["rows"] += table.num_rows
+            row["live_rows"] += table.num_rows
+            ts = table.column("ts").cast("int64").to_pylist()
+            span(row, min(ts), max(ts))
+            ids[key].append(table.select(["prediction_id"]))
+    for key, row in rows.items():
+        wanted = [i for t in ids[key] for i in t.column("prediction_id").to_pylist()]
+        row["labelled"] = len(ws.store.get_prediction_labels(key[0], wanted)) if wanted else 0
+    return [rows[k] for k in sorted(rows)]
+
+
+def _logged_models(ws: Any) -> list[str]:
+    from loopml.serving._predlog import LOG_DIRNAME
+
+    folder = ws.settings.workspace_dir / LOG_DIRNAME
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def _read_labels(file: Path, *, id_column: str = "id", label_column: str = "label") -> list[Any]:
+    """``(prediction id, label)`` pairs from a .csv, .parquet or .jsonl file."""
+    import pandas as pd
+
+    file = Path(file)
+    if not file.is_file():
+        raise InvalidInputError(f"{file} is not a file; give a .csv, .parquet or .jsonl of labels")
+    suffix = file.suffix.lower()
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(file, dtype={id_column: str})
+        elif suffix == ".parquet":
+            frame = pd.read_parquet(file)
+        elif suffix in (".jsonl", ".json"):
+            frame = pd.read_json(file, lines=suffix == ".jsonl", dtype={id_column: str})
+        else:
+            raise InvalidInputError(
+                f"cannot tell the format of {file.name!r}: use .csv, .parquet or .jsonl"
+            )
+    except (ValueError, OSError) as exc:
+        if isinstance(exc, InvalidInputError):
+            raise
+        raise InvalidInputError(f"cannot read labels from {file}: {exc}") from None
+    missing = [c for c in (id_column, label_column) if c not in frame.columns]
+    if missing:
+        raise InvalidInputError(
+            f"{file.name} has no column {', '.join(map(repr, missing))}; its columns are "
+            f"{', '.join(map(str, frame.columns))} (choose with --id-column / --label-column)"
+        )
+    labels = frame[label_column].astype(object).where(frame[label_column].notna(), None)
+    pairs = []
+    for request_id, value in zip(frame[id_column].astype(str), labels, strict=True):
+        if value is None:
+            raise InvalidInputError(f"{file.name}: prediction {request_id!r} has no label")
+        pairs.append((request_id, value.item() if hasattr(value, "item") else value))
+    return pairs
 
 
 def read(

@@ -292,9 +292,7 @@ def test_model_metadata_lists_the_signature_inputs_with_v2_datatypes(
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])
-def test_a_compressed_body_is_decompressed_and_served(
-    one: Client, zoo: Zoo, encoding: str
-) -> None:
+def test_a_compressed_body_is_decompressed_and_served(one: Client, zoo: Zoo, encoding: str) -> None:
     import zlib
 
     body = orjson.dumps({"inputs": matrix(zoo.cancer.head(3))})

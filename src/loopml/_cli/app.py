@@ -59,6 +59,7 @@ def _register() -> None:
         init,
         models,
         pipelines,
+        predictions,
         runs,
         serve,
         triggers,
@@ -83,6 +84,8 @@ def _register() -> None:
     app.add_typer(models.import_app, name="import")
     app.command("serve")(serve.serve)
     app.command("swap")(serve.swap)
+    app.add_typer(predictions.app, name="predictions")
+    app.command("feedback")(predictions.feedback)
 
 
 _register()

@@ -466,8 +466,8 @@ class Server:
                 name, version, rest = _model_path(parts)
                 served = self._model(name, version)
                 if rest == ["ready"]:
-                    doc = {"name": served.name, "ready": served.ready}
-                    return (200 if served.ready else 503), orjson.dumps(doc), []
+                    state = {"name": served.name, "ready": served.ready}
+                    return (200 if served.ready else 503), orjson.dumps(state), []
                 if rest == []:
                     return 200, orjson.dumps(self._metadata(served)), []
             if path == "/invocations" or (

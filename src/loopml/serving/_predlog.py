@@ -3,7 +3,7 @@
 Each request appends its rows to an in-memory buffer (bounded: past ``max_buffered_rows`` rows
 waiting, new rows are dropped and counted). A writer thread turns the buffer into one Arrow
 record batch per model version every ``flush_s`` seconds, appends it to that version's Arrow IPC
-stream file (``<workspace>/.loopml/predictions/<model>/<version>/<host>-<pid>-<n>.arrows``) and
+stream file (``.loopml/predictions/<model>/<version>/<host>-<pid>-<token>-<n>.arrows``) and
 fsyncs it, so a SIGKILL loses at most about ``flush_s`` of predictions. A file is closed every
 ``rotate_s`` seconds, every ``rotate_rows`` rows and at shutdown, then compacted to Parquet,
 stored in the artifact store (content-addressed) and registered in the metadata store as a
@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
 import threading
 import time
@@ -110,6 +111,7 @@ class PredictionLog:
         self.publish = publish  # callable(parquet path, model, version, rows, first, last)
         self.lost = lost  # callable(reason, rows): counts rows that could not be kept
         self.source = f"{socket.gethostname()}-{os.getpid()}"
+        self._token = secrets.token_hex(3)  # two logs in one process never share a file
         self.written = 0
         self.dropped = 0
         self._lock = threading.Lock()
@@ -250,7 +252,7 @@ class PredictionLog:
         folder = self.folder / _safe(key[0]) / _safe(key[1])
         folder.mkdir(parents=True, exist_ok=True)
         self._counter += 1
-        path = folder / f"{self.source}-{self._counter}.arrows"
+        path = folder / f"{self.source}-{self._token}-{self._counter}.arrows"
         file = open(path, "wb")  # noqa: SIM115 - closed by _rotate / _broken
         try:
             writer = pa.ipc.new_stream(file, schema)
@@ -314,8 +316,7 @@ class PredictionLog:
             return
         host = socket.gethostname()
         for path in sorted(self.folder.glob("*/*/*.arrows")):
-            owner = path.stem.rpartition("-")[0]
-            owner_host, _, pid = owner.rpartition("-")
+            owner_host, pid, *_ = [*path.stem.rsplit("-", 3), "", ""]
             if owner_host != host or not pid.isdigit() or _alive(int(pid)):
                 continue
             claimed = path.with_name(f"{path.name}.{os.getpid()}.claim")

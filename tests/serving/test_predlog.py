@@ -1,0 +1,401 @@
+"""The prediction log: every answered prediction is kept, read back, labelled later; a full disk
+or a killed worker costs a bounded, counted loss and never a failed request."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+
+import loopml
+from loopml.serving._app import Server, create_server
+from loopml.serving._predlog import PredictionLog, read_stream
+
+
+def _cancer() -> tuple[pd.DataFrame, LogisticRegression]:
+    x, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    return x, LogisticRegression(max_iter=5000).fit(x, y)
+
+
+def _log_cancer() -> tuple[pd.DataFrame, LogisticRegression]:
+    x, model = _cancer()
+    loopml.log_model(model, "cancer", input_example=x.head(5))
+    return x, model
+
+
+def _v2(rows: pd.DataFrame, **extra: Any) -> dict[str, Any]:
+    return {
+        "inputs": [
+            {
+                "name": "x",
+                "shape": list(rows.shape),
+                "datatype": "FP64",
+                "data": rows.to_numpy().ravel().tolist(),
+            }
+        ],
+        **extra,
+    }
+
+
+def _run(server: Server, calls: list[tuple[str, dict[str, Any], dict[str, str]]]) -> list[Any]:
+    async def main() -> list[Any]:
+        transport = httpx.ASGITransport(app=server)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return [
+                await client.post(path, json=body, headers=headers) for path, body, headers in calls
+            ]
+
+    return asyncio.run(main())
+
+
+def test_every_answered_request_is_logged_with_its_id_inputs_and_outputs(project: Path) -> None:
+    x, model = _log_cancer()
+    server = create_server(["models:/cancer/1"])
+    answers = _run(
+        server,
+        [
+            ("/v2/models/cancer/infer", _v2(x.iloc[:2], id="two-rows"), {}),
+            (
+                "/v2/models/cancer/infer",
+                _v2(x.iloc[[2]], outputs=[{"name": "predict_proba"}, {"name": "predict"}]),
+                {"x-request-id": "from-header"},
+            ),
+            (
+                "/invocations",
+                {
+                    "dataframe_split": {
+                        "columns": list(x.columns),
+                        "data": x.iloc[[3]].values.tolist(),
+                    }
+                },
+                {},
+            ),
+            ("/invocations", {"dataframe_records": x.iloc[[4]].to_dict(orient="records")}, {}),
+        ],
+    )
+    assert [a.status_code for a in answers] == [200] * 4
+    assert answers[0].json()["id"] == "two-rows"
+    assert answers[1].json()["id"] == "from-header"
+    mlflow_ids = [a.headers["x-request-id"] for a in answers[2:]]
+    assert all(len(i) == 32 for i in mlflow_ids)  # a new id each, given back in a header
+
+    server.close()  # what SIGTERM does: write, close, compact, register
+
+    [segment] = loopml.predictions.segments("cancer")
+    assert segment.rows == 5 and segment.version == "1"
+    log = loopml.predictions.read("cancer").set_index("prediction_id")
+    assert set(log.index) == {"two-rows/0", "two-rows/1", "from-header", *mlflow_ids}
+    assert list(log.loc[["two-rows/0", "two-rows/1"], "request_id"]) == ["two-rows"] * 2
+    ordered = ["two-rows/0", "two-rows/1", "from-header", *mlflow_ids]
+    assert log.loc[ordered, "prediction"].tolist() == model.predict(x.iloc[:5]).tolist()
+    np.testing.assert_array_equal(log.loc[ordered, list(x.columns)].to_numpy(), x.iloc[:5])
+    assert list(log.loc[ordered, "protocol"]) == ["v2", "v2", "v2", "mlflow", "mlflow"]
+    np.testing.assert_allclose(log.loc["from-header", "proba"], model.predict_proba(x.iloc[[2]])[0])
+    assert log.loc["two-rows/0", "proba"] is None  # not asked for, not computed
+    assert (log["latency_ms"] > 0).all() and (log["model"] == "cancer").all()
+    # The segment is an ordinary blob: gc keeps it.
+    assert segment.digest in loopml.workspace().store.referenced_digests()
+
+
+def test_labels_posted_as_feedback_join_their_predictions(project: Path) -> None:
+    x, _ = _log_cancer()
+    server = create_server(["models:/cancer/1"])
+    calls = [("/v2/models/cancer/infer", _v2(x.iloc[[i]], id=f"r{i}"), {}) for i in range(3)]
+    calls += [
+        (
+            "/v2/models/cancer/feedback",
+            {"labels": [{"id": "r0", "label": 1}, {"id": "r1", "label": 0}]},
+            {},
+        ),
+        ("/v2/models/cancer/feedback", {"id": "r0", "label": 0}, {}),  # a correction
+    ]
+    answers = _run(server, calls)
+    assert [a.status_code for a in answers] == [200] * 5
+    assert answers[3].json() == {"model": "cancer", "labelled": 2}
+    server.close()
+
+    log = loopml.predictions.read("cancer").set_index("prediction_id")
+    assert log.loc[["r0", "r1", "r2"], "label"].tolist() == [0, 0, None]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        (b"{", 400, "not valid JSON"),
+        (b"[]", 400, '{"labels"'),
+        (b'{"labels": [{"label": 1}]}', 400, "string 'id'"),
+        (b'{"labels": [{"id": "r1"}]}', 400, "has no 'label'"),
+        (b'{"labels": [{"id": "r1", "label": NaN}]}', 400, "not valid JSON"),
+        (b'{"labels": [{"id": "' + b"x" * 300 + b'", "label": 1}]}', 400, "at most 256"),
+    ],
+    ids=["malformed", "list", "no-id", "no-label", "nan", "long-id"],
+)
+def test_bad_feedback_is_a_400_naming_the_problem(
+    project: Path, body: bytes, status: int, words: str
+) -> None:
+    _log_cancer()
+    server = create_server(["models:/cancer/1"], prediction_log="off")
+
+    async def main() -> httpx.Response:
+        transport = httpx.ASGITransport(app=server)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return await client.post("/v2/models/cancer/feedback", content=body)
+
+    answer = asyncio.run(main())
+    assert answer.status_code == status and words in answer.json()["error"]
+
+
+def test_feedback_for_a_model_not_served_is_404(project: Path) -> None:
+    _log_cancer()
+    server = create_server(["models:/cancer/1"], prediction_log="off")
+    [answer] = _run(server, [("/v2/models/other/feedback", {"id": "r", "label": 1}, {})])
+    assert answer.status_code == 404 and "served: cancer" in answer.json()["error"]
+
+
+def test_what_a_running_server_flushed_is_readable_before_it_is_compacted(project: Path) -> None:
+    x, _ = _log_cancer()
+    server = create_server(["models:/cancer/1"], log_flush_s=0.05)
+    _run(server, [("/v2/models/cancer/infer", _v2(x.iloc[[i]], id=f"r{i}"), {}) for i in range(4)])
+    deadline = time.monotonic() + 10
+    while len(loopml.predictions.read("cancer")) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sorted(loopml.predictions.read("cancer")["prediction_id"]) == ["r0", "r1", "r2", "r3"]
+    assert loopml.predictions.segments("cancer") == []  # still a live file
+    [row] = loopml.predictions.summary("cancer")
+    assert (row["rows"], row["live_rows"], row["segments"]) == (4, 4, 0)
+    server.close()
+    [row] = loopml.predictions.summary("cancer")
+    assert (row["rows"], row["live_rows"], row["segments"]) == (4, 0, 1)
+
+
+def test_in_sync_mode_every_answer_is_on_disk_before_it_is_sent(project: Path) -> None:
+    x, _ = _log_cancer()
+    server = create_server(["models:/cancer/1"], prediction_log="sync", log_flush_s=60)
+    folder = project / ".loopml" / "predictions" / "cancer" / "1"
+    for i in range(3):
+        [answer] = _run(server, [("/v2/models/cancer/infer", _v2(x.iloc[[i]], id=f"r{i}"), {})])
+        assert answer.status_code == 200
+        # No flush interval has passed (60 s): the answer waited for its own fsync.
+        [live] = list(folder.glob("*.arrows"))
+        table, torn = read_stream(live)
+        assert torn == 0 and table.column("prediction_id").to_pylist()[-1] == f"r{i}"
+    server.close()
+
+
+def test_rows_beyond_the_buffer_bound_are_dropped_and_counted(tmp_path: Path) -> None:
+    lost: list[tuple[str, int]] = []
+    log = PredictionLog(tmp_path, max_buffered_rows=10, lost=lambda r, n: lost.append((r, n)))
+    matrix = np.ones((4, 2))
+    columns = [("a", "float64"), ("b", "float64")]
+
+    async def main() -> None:
+        for i in range(4):
+            log.record("m", "1", columns, f"r{i}", "v2", matrix, {"predict": np.zeros(4)}, 0.001)
+
+    asyncio.run(main())
+    assert log.dropped == 8 and lost == [("buffer_full", 4), ("buffer_full", 4)]
+    log.flush()
+    log.close()
+    [live] = list((tmp_path / "m" / "1").glob("*.arrows"))  # no publisher: kept as it is
+    table, _ = read_stream(live)
+    assert table.num_rows == 8
+
+
+def test_a_torn_file_left_by_a_dead_worker_is_published_at_the_next_start(project: Path) -> None:
+    x, _ = _log_cancer()
+    server = create_server(["models:/cancer/1"], log_flush_s=60)
+    _run(server, [("/v2/models/cancer/infer", _v2(x.iloc[[i]], id=f"r{i}"), {}) for i in range(3)])
+    plog = server.prediction_log
+    assert plog is not None
+    plog.flush()  # on disk ...
+    _run(server, [("/v2/models/cancer/infer", _v2(x.iloc[[3]], id="r3"), {})])
+    plog.flush()
+    for key in list(plog._segments):
+        plog._broken(key)  # close the file as a killed process would leave it
+    [live] = list((project / ".loopml" / "predictions" / "cancer" / "1").glob("*.arrows"))
+    # ... then the worker "dies" mid-write: the file loses its last bytes and its pid is gone.
+    data = live.read_bytes()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    orphan = live.with_name(live.name.replace(f"-{os.getpid()}-", f"-{dead.stdout.strip()}-", 1))
+    orphan.write_bytes(data[:-40])  # the end-of-stream marker and the end of r3's batch
+    live.unlink()
+
+    restarted = create_server(["models:/cancer/1"])
+    _run(restarted, [("/v2/models/cancer/infer", _v2(x.iloc[[4]], id="r4"), {})])
+    restarted.close()
+
+    ids = sorted(loopml.predictions.read("cancer")["prediction_id"])
+    assert ids == ["r0", "r1", "r2", "r4"]  # r3's batch was torn: lost, and said so
+    assert not orphan.exists()
+    assert len(loopml.predictions.segments("cancer")) == 2
+
+
+# -- real disks, real servers ------------------------------------------------------------------
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Any:
+    """A 256 kB tmpfs (we run as root in CI); unmounted afterwards."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
+    )
+    assert done.returncode == 0, f"cannot mount a tmpfs (needs root): {done.stderr!r}"
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_keeps_serving_counts_the_lost_rows_and_refuses_in_sync_mode(
+    project: Path, tiny_disk: Path
+) -> None:
+    x, _ = _log_cancer()
+    server = create_server(["models:/cancer/1"], log_flush_s=60)
+    plog = server.prediction_log
+    assert plog is not None
+    plog.folder = tiny_disk
+    body = _v2(x.iloc[:200])  # 200 rows x 30 columns: a few batches fill 256 kB
+    answers = []
+    for _ in range(12):
+        answers += _run(server, [("/v2/models/cancer/infer", body, {})])
+        plog.flush()
+    assert all(a.status_code == 200 for a in answers)  # serving never waited for the log
+    assert plog.dropped > 0 and plog.failing is not None and "No space left" in plog.failing
+    metrics = _run_get(server, "/metrics")
+    lost = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("loopml_prediction_log_lost_rows_total")
+    ]
+    assert lost and 'reason="disk_full"' in lost[0] and float(lost[0].split()[-1]) == plog.dropped
+    written = plog.written
+    assert written > 0  # what fit was kept
+
+    plog.mode = "sync"  # in sync mode an answer that cannot be logged is not given
+    [refused] = _run(server, [("/v2/models/cancer/infer", body, {})])
+    assert refused.status_code == 503 and "cannot write" in refused.json()["error"]
+
+    for file in tiny_disk.rglob("*.arrows"):  # space again: the log recovers
+        file.unlink()
+    plog.mode = "async"
+    [again] = _run(server, [("/v2/models/cancer/infer", _v2(x.iloc[[0]], id="after"), {})])
+    plog.flush()
+    assert again.status_code == 200 and plog.failing is None
+
+
+def _run_get(server: Server, path: str) -> str:
+    async def main() -> str:
+        transport = httpx.ASGITransport(app=server)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return (await client.get(path)).text
+
+    return asyncio.run(main())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(project: Path, *args: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "loopml", "serve", "models:/cancer/1", "--port", str(port), *args],
+        cwd=project,
+        env={k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "the server exited"
+        try:
+            if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
+                return server, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError("the server was not ready in 90 s")
+
+
+def _load(
+    url: str, x: pd.DataFrame, stop: threading.Event, answered: list[tuple[float, str]]
+) -> None:
+    with httpx.Client(timeout=10) as client:
+        n = 0
+        while not stop.is_set():
+            rid = f"{threading.get_ident()}-{n}"
+            n += 1
+            try:
+                response = client.post(
+                    f"{url}/v2/models/cancer/infer", json=_v2(x.iloc[[n % 500]], id=rid)
+                )
+            except httpx.HTTPError:
+                return  # the server is gone
+            if response.status_code == 200:
+                answered.append((time.monotonic(), rid))
+
+
+@pytest.mark.slow
+def test_sigterm_writes_out_every_prediction_of_two_workers(project: Path) -> None:
+    x, _ = _log_cancer()
+    server, url = _start(project, "--workers", "2")
+    stop, answered = threading.Event(), []  # type: ignore[var-annotated]
+    threads = [threading.Thread(target=_load, args=(url, x, stop, answered)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    time.sleep(2)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(timeout=60) == 0
+
+    log = loopml.predictions.read("cancer", live=False)  # compacted segments only
+    assert len(answered) > 50
+    assert set(log["prediction_id"]) == {rid for _, rid in answered}
+    assert len({s.source for s in loopml.predictions.segments("cancer")}) == 2  # both workers
+
+
+@pytest.mark.slow
+def test_after_sigkill_at_most_about_the_last_second_is_lost(project: Path) -> None:
+    x, _ = _log_cancer()
+    server, url = _start(project)
+    stop, answered = threading.Event(), []  # type: ignore[var-annotated]
+    threads = [threading.Thread(target=_load, args=(url, x, stop, answered)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    time.sleep(3)
+    os.killpg(server.pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    server.wait(timeout=30)
+    stop.set()
+    for thread in threads:
+        thread.join()
+
+    kept = set(loopml.predictions.read("cancer")["prediction_id"])  # the dead worker's live file
+    lost = [(t, rid) for t, rid in answered if rid not in kept]
+    assert len(kept) > 20
+    # The flush interval is 1 s; allow scheduling slack on a shared machine.
+    assert all(killed_at - t < 1.6 for t, _ in lost), (len(lost), len(answered))
+    # A new server publishes what the dead one left, and nothing is counted twice.
+    again, _ = _start(project)
+    again.send_signal(signal.SIGTERM)
+    again.wait(timeout=60)
+    assert set(loopml.predictions.read("cancer", live=False)["prediction_id"]) == kept
