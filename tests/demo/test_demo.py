@@ -185,6 +185,32 @@ def test_the_demo_registers_gates_and_promotes_its_models(
     assert "<html" in html and "ROC AUC" in html and "http://" not in html
 
 
+def test_the_demo_serves_its_champion_logs_every_prediction_and_joins_the_labels(
+    demo: tuple[DemoResult, list[str]],
+) -> None:
+    result, lines = demo
+    ws = result.workspace
+    # A real server answered every transaction; after the new champion it was hot-swapped.
+    assert result.failed_requests == 0 and result.requests == 2 * 200
+    assert result.served == ["models:/fraud/1", result.champion]
+    assert any(line.startswith("swap") for line in lines)
+    assert any(
+        line.startswith("metrics") and "loopml_requests_total v1 200" in line for line in lines
+    )
+    # Every answered request is in the prediction log (written out on SIGTERM), labelled.
+    log = loopml.predictions.read("fraud", path=ws)
+    assert len(log) == result.logged_predictions == 400
+    assert result.labelled_predictions == 400 and log["label"].notna().all()
+    assert sorted(log["version"].unique()) == ["1", result.champion.rsplit("/", 1)[1]]
+    holdout = loopml.datasets.get("transactions-holdout", 1, path=ws).to_pandas()
+    first = holdout.iloc[0]
+    row = log.set_index("prediction_id").loc[f"txn-{int(first['transaction_id'])}"]
+    assert row["amount"] == first["amount"] and row["label"] == first["is_fraud"]
+    assert set(result.live_accuracy) == {"1", result.champion.rsplit("/", 1)[1]}
+    assert all(0.5 < a <= 1 for a in result.live_accuracy.values())
+    assert [s.rows for s in loopml.predictions.segments("fraud", path=ws)] == [200, 200]
+
+
 def test_the_demo_names_a_fresh_folder_each_time(project: Path) -> None:
     assert pick_folder(project) == project / "loopml-demo"
     (project / "loopml-demo").mkdir()

@@ -60,6 +60,9 @@ def demo(
         ("loopml models compare fraud 1 2", "two versions side by side"),
         ("loopml triggers list", "what the agent fired, and the run it started"),
         ("cat agent.log", "what the agent printed while it watched incoming/"),
+        ("loopml predictions list", "what the server logged, per model version"),
+        ("loopml predictions show fraud", "the newest predictions, with their labels"),
+        ("loopml serve models:/fraud@champion", "serve the champion yourself (port 8080)"),
         ("loopml doctor", "check the set-up"),
     ):
         out.print(f"  [bold cyan]{escape(command)}[/]\n      {why}")

@@ -54,6 +54,12 @@ class DemoResult:
     champion: str = ""
     holdout: str = ""
     cards: list[Path] = field(default_factory=list)
+    served: list[str] = field(default_factory=list)  # model versions that answered traffic
+    requests: int = 0
+    failed_requests: int = 0
+    logged_predictions: int = 0
+    labelled_predictions: int = 0
+    live_accuracy: dict[str, float] = field(default_factory=dict)  # by version, from feedback
 
 
 def pick_folder(base: Path) -> Path:
@@ -141,13 +147,129 @@ def run_demo(
     holdout = _holdout(folder, rows=batch_rows, seed=seed)
     result.holdout = f"{holdout.name}/{holdout.version}"
     _gate(folder, result, report, registered["version"], holdout)
-    _retrain_on_a_dropped_file(folder, result, report, rows=batch_rows, seed=seed)
-    latest = loopml.workspace(folder).store.list_model_versions(MODEL)[0]
-    if latest.version != registered["version"]:
-        result.model_versions.append(f"models:/{MODEL}/{latest.version}")
-        report(f"register   the retrained model as models:/{MODEL}/{latest.version}")
-        _gate(folder, result, report, latest.version, holdout)
+    traffic = holdout.to_pandas()
+    server = _serve_champion(folder, result, report, traffic.iloc[:TRAFFIC])
+    try:
+        _retrain_on_a_dropped_file(folder, result, report, rows=batch_rows, seed=seed)
+        latest = loopml.workspace(folder).store.list_model_versions(MODEL)[0]
+        if latest.version != registered["version"]:
+            result.model_versions.append(f"models:/{MODEL}/{latest.version}")
+            report(f"register   the retrained model as models:/{MODEL}/{latest.version}")
+            _gate(folder, result, report, latest.version, holdout)
+        if server is not None and result.served and result.champion != result.served[-1]:
+            _swap_and_serve(server, result, report, traffic.iloc[TRAFFIC : 2 * TRAFFIC])
+    finally:
+        if server is not None:
+            server.stop()
+    if server is not None:
+        _show_prediction_log(folder, result, report)
     return result
+
+
+#: Transactions sent to the server per served version.
+TRAFFIC = 200
+
+
+def _serve_champion(
+    folder: Path, result: DemoResult, report: Callable[[str], None], traffic: Any
+) -> Any:
+    """Serve fraud@champion, send it transactions one by one, post their labels."""
+    from loopml.demo._serve import DemoServer
+
+    if not result.champion:
+        report("serve      skipped: no version was blessed, so there is no champion to serve")
+        return None
+    server = DemoServer(folder, f"models:/{MODEL}@champion")
+    try:
+        server.wait_ready()
+        report(
+            f"serve      loopml serve models:/{MODEL}@champion on http://127.0.0.1:{server.port}"
+            f" (pid {server.process.pid}; Open Inference Protocol and MLflow /invocations)"
+        )
+        _traffic(server, result, report, traffic)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _traffic(server: Any, result: DemoResult, report: Callable[[str], None], frame: Any) -> None:
+    from loopml.demo._data import FEATURES, TARGET
+    from loopml.demo._serve import metric_lines, post_labels, send_traffic
+
+    sent = send_traffic(server, frame, FEATURES)
+    answered = sent["predictions"]
+    versions = sorted({version for _, version in answered.values()})
+    result.served.extend(f"models:/{MODEL}/{v}" for v in versions)
+    result.requests += len(frame)
+    result.failed_requests += sent["failed"]
+    flagged = sum(1 for label, _ in answered.values() if label == 1)
+    report(
+        f"traffic    {len(frame)} transactions to v{', v'.join(versions)}, one request each: "
+        f"{sent['failed']} failed, {flagged} flagged as fraud, p50 {sent['p50_ms']:.1f} ms, "
+        f"p99 {sent['p99_ms']:.1f} ms"
+    )
+    labelled = post_labels(server, frame, TARGET)
+    report(f"feedback   {labelled} true labels posted to /v2/models/{MODEL}/feedback")
+    requests: dict[str, float] = {}
+    flagged_by: dict[str, float] = {}
+    for line in metric_lines(
+        server.metrics(), "loopml_requests_total", "loopml_predicted_class_total"
+    ):
+        labels, value = line.rsplit(" ", 1)
+        version = labels.split('version="')[1].split('"')[0]
+        if labels.startswith("loopml_requests_total"):
+            requests[version] = requests.get(version, 0) + float(value)
+        elif 'class="1"' in labels:
+            flagged_by[version] = float(value)
+    report(
+        "metrics    /metrics (Prometheus): loopml_requests_total "
+        + ", ".join(f"v{v} {n:.0f}" for v, n in sorted(requests.items()))
+        + "; loopml_predicted_class_total{class=1} "
+        + ", ".join(f"v{v} {n:.0f}" for v, n in sorted(flagged_by.items()))
+    )
+
+
+def _swap_and_serve(
+    server: Any, result: DemoResult, report: Callable[[str], None], frame: Any
+) -> None:
+    """Hot-swap the running server to the new champion, then send it traffic."""
+    from loopml._errors import LoopmlError
+
+    status, doc = server.request(
+        "POST", f"/v2/models/{MODEL}/swap", {"uri": f"models:/{MODEL}@champion"}
+    )
+    if status != 200:
+        raise LoopmlError(f"the swap to the new champion failed ({status}): {doc}")
+    report(
+        f"swap       the server now answers with {MODEL} v{doc['version']} (loaded beside the "
+        "old version, switched atomically, no request failed)"
+    )
+    _traffic(server, result, report, frame)
+
+
+def _show_prediction_log(folder: Path, result: DemoResult, report: Callable[[str], None]) -> None:
+    """What the server logged (written out on SIGTERM), with the labels joined."""
+    import loopml
+
+    log = loopml.predictions.read(MODEL, path=folder)
+    result.logged_predictions = len(log)
+    labelled = log[log["label"].notna()]
+    result.labelled_predictions = len(labelled)
+    for version, rows in labelled.groupby("version"):
+        accuracy = float((rows["prediction"] == rows["label"].astype(int)).mean())
+        result.live_accuracy[str(version)] = accuracy
+        caught = rows[rows["label"] == 1]
+        recall = float((caught["prediction"] == 1).mean()) if len(caught) else float("nan")
+        report(
+            f"log        {MODEL} v{version}: {len(rows)} logged predictions with labels, "
+            f"accuracy {accuracy:.3f}, fraud caught {recall:.0%} of {len(caught)}"
+        )
+    segments = loopml.predictions.segments(MODEL, path=folder)
+    report(
+        f"log        {len(log)} predictions in {len(segments)} Parquet segment(s); see "
+        f"`loopml predictions show {MODEL}`"
+    )
 
 
 def _holdout(folder: Path, *, rows: int, seed: int) -> Any:

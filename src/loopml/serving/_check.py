@@ -56,11 +56,13 @@ class FastInput:
         if matrix.dtype.kind not in "fiu":
             return None
         if matrix.dtype != np.float64:
-            if matrix.dtype.kind == "f" and self.any_integer:
-                return None  # a fraction in an integer column: the general path says which
             matrix = matrix.astype(np.float64)
         if matrix.shape[0] == 0 or not np.isfinite(matrix).all():
             return None  # empty, nulls or infinities: the general path explains
+        if self.any_integer:
+            whole = matrix[:, self.integer]
+            if not np.array_equal(whole, np.trunc(whole)):
+                return None  # a fraction in an integer column: the general path says which
         return matrix
 
     def from_v2(self, tensors: list[Any]) -> Any:
