@@ -233,7 +233,7 @@ class Spec:
     key: str
     family: str  # mlflow, mlserver, ceiling, loopml
     label: str
-    start: Callable[[int, Path], tuple[list[str], Path, dict[str, str]]]
+    start: Callable[[int, Path], tuple[list[str], Path, dict[str, str]]]  # (port, work folder)
     ready_path: str
     loads: list[Load]
     unavailable: str | None = None
@@ -296,8 +296,6 @@ def _group_alive(pgid: int) -> bool:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
     return True
 
 
@@ -382,7 +380,10 @@ def _flat(value: Any) -> list[Any]:
 
 def check_answer(running: Running, load: Load, body: bytes, expected: int) -> str | None:
     """One request: None if the answer is 200 with the expected prediction, else why not."""
-    status, answer = http(f"http://127.0.0.1:{running.port}{load.path}", body)
+    try:
+        status, answer = http(f"http://127.0.0.1:{running.port}{load.path}", body)
+    except (OSError, urllib.error.URLError) as exc:
+        return f"no answer: {exc}"
     shown = answer[:300].decode(errors="replace")
     if status != 200:
         return f"status {status}: {shown}"
@@ -455,6 +456,25 @@ def run_wrk(url: str, body: Path, connections: int, seconds: int, lua: Path) -> 
     result = parse_wrk(out.stdout)
     result["wrk_output"] = out.stdout
     return result
+
+
+def batch_stats(port: int) -> tuple[float, float] | None:
+    """loopml's ``loopml_batch_size`` histogram (rows, batches) over all workers, from
+    ``/metrics``; None if the server does not export it."""
+    try:
+        status, text = http(f"http://127.0.0.1:{port}/metrics", timeout=5.0)
+    except (OSError, urllib.error.URLError):
+        return None
+    if status != 200:
+        return None
+    totals = {"sum": 0.0, "count": 0.0}
+    found = False
+    for line in text.decode(errors="replace").splitlines():
+        m = re.match(r"loopml_batch_size_(sum|count)(?:\{[^}]*\})?\s+([0-9.eE+-]+)$", line)
+        if m:
+            totals[m.group(1)] += float(m.group(2))
+            found = True
+    return (totals["sum"], totals["count"]) if found else None
 
 
 def tree_cpu_s(pid: int) -> float:
@@ -597,21 +617,21 @@ def make_specs(flags: dict[str, bool], skip: set[str]) -> list[Spec]:
     if "mlserver" not in skip:
         batching = {"max_batch_size": 64, "max_batch_time": 0.001}
         for key, label, settings, model in (
-            ("mlserver", "MLServer, default (parallel_workers 1)", {}, {}),
+            ("mlserver", "MLServer, default", {}, {}),
             ("mlserver_pw2", "MLServer, parallel_workers 2", {"parallel_workers": 2}, {}),
-            ("mlserver_batch", "MLServer, adaptive batching 64 / 1 ms", {}, batching),
+            ("mlserver_batch", "MLServer, batching 64 / 1 ms", {}, batching),
         ):
             start = mlserver_starter(key, settings, model)
-            load = Load(key, label + ", V2 JSON", v2, "v2", 16)
+            load = Load(key, label + ", V2", v2, "v2", 16)
             specs.append(Spec(key, "mlserver", label, start, ready, [load]))
     if "ceiling" not in skip:
         label = "bare Starlette + uvicorn -w 2 (uvloop, httptools, orjson)"
-        load = Load("ceiling", "ceiling: bare Starlette, V2 JSON", v2, "v2", 16)
+        load = Load("ceiling", "ceiling: bare Starlette, V2", v2, "v2", 16)
         specs.append(Spec("ceiling", "ceiling", label, start_ceiling, ready, [load]))
     loads = [
-        Load("loopml_v2", "loopml, V2 JSON, log on", v2, "v2", 16),
+        Load("loopml_v2", "loopml, V2, log on", v2, "v2", 16),
         Load("loopml_split", "loopml, dataframe_split, log on", "/invocations", "split", 16),
-        Load("loopml_v2_c64", "loopml, V2 JSON, 64 conns, batching on (default)", v2, "v2", 64),
+        Load("loopml_v2_c64", "loopml, V2, batching (default)", v2, "v2", 64),
     ]
     start = loopml_starter([])
     specs.append(Spec("loopml", "loopml", "loopml serve -w 2 (defaults)", start, ready, loads))
@@ -620,7 +640,7 @@ def make_specs(flags: dict[str, bool], skip: set[str]) -> list[Spec]:
             "loopml_nolog",
             "--prediction-log",
             "off",
-            Load("loopml_v2_nolog", "loopml, V2 JSON, log off", v2, "v2", 16),
+            Load("loopml_v2_nolog", "loopml, V2, log off", v2, "v2", 16),
         ),
         (
             "loopml_nobatch",
@@ -628,7 +648,7 @@ def make_specs(flags: dict[str, bool], skip: set[str]) -> list[Spec]:
             "1",
             Load(
                 "loopml_v2_c64_nobatch",
-                "loopml, V2 JSON, 64 conns, --max-batch-size 1",
+                "loopml, V2, --max-batch-size 1",
                 v2,
                 "v2",
                 64,
@@ -684,15 +704,21 @@ def measure_server(
             url = f"http://127.0.0.1:{running.port}{load.path}"
             try:
                 run_wrk(url, body, load.connections, 1, lua)  # warm-up
+                batches0 = batch_stats(running.port) if spec.family == "loopml" else None
                 cpu0 = tree_cpu_s(running.proc.pid)
                 result = run_wrk(url, body, load.connections, seconds, lua)
                 cpu1 = tree_cpu_s(running.proc.pid)
+                batches1 = batch_stats(running.port) if spec.family == "loopml" else None
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
                 results.errors.append(f"round {round_no}: {load.label}: {exc}")
                 say(f"    {load.label}: wrk failed: {exc}")
                 continue
             responses = max(result["requests"], 1)
             result["cpu_us_per_request"] = (cpu1 - cpu0) / responses * 1e6
+            result["mean_batch_rows"] = None
+            if batches0 is not None and batches1 is not None and batches1[1] > batches0[1]:
+                rows, count = batches1[0] - batches0[0], batches1[1] - batches0[1]
+                result["mean_batch_rows"] = rows / count
             result["round"] = round_no
             if verbose:
                 say(result["wrk_output"])
@@ -734,6 +760,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "rounds_p99_ms": [r["p99_ms"] for r in runs],
         "rounds_max_ms": [r["max_ms"] for r in runs],
         "rounds_cpu_us": [round(r["cpu_us_per_request"], 1) for r in runs],
+        "mean_batch_rows": med("mean_batch_rows"),
     }
 
 
@@ -967,7 +994,7 @@ def print_report(report: dict[str, Any]) -> None:
 
     console = Console()
     if not console.is_terminal:  # piped: don't squeeze the tables into 80 columns
-        console = Console(width=200)
+        console = Console(width=220)
     s = report["settings"]
     console.print(
         f"[bold]serving benchmark[/] (Python {s['python']}, {s['cpus']} CPUs; "
@@ -982,8 +1009,8 @@ def print_report(report: dict[str, Any]) -> None:
     )
 
     t = Table(title="one-row requests (LogisticRegression on breast cancer, 30 columns)")
-    for h in ("configuration", "conns", "req/s", "per round", "p50", "p99", "per round",
-              "max", "CPU/request", "per round", "non-2xx", "socket errors"):  # fmt: skip
+    for h in ("configuration", "conns", "req/s", "rounds", "p50", "p99", "rounds (ms)", "max",
+              "CPU/req", "rounds (us)", "rows/batch", "non-2xx", "socket err"):  # fmt: skip
         t.add_column(h, justify="left" if h == "configuration" else "right")
 
     def ms(v: float | None) -> str:
@@ -999,16 +1026,17 @@ def print_report(report: dict[str, Any]) -> None:
             " / ".join(f"{r:,.0f}" for r in f["rounds"]),
             ms(f["p50_ms"]),
             ms(f["p99_ms"]),
-            " / ".join(ms(v) for v in f["rounds_p99_ms"]),
+            " / ".join("-" if v is None else f"{v:.1f}" for v in f["rounds_p99_ms"]),
             ms(f["max_ms"]),
             f"{f['cpu_us_per_request']:,.0f} us",
             " / ".join(f"{v:,.0f}" for v in f["rounds_cpu_us"]),
+            "-" if f.get("mean_batch_rows") is None else f"{f['mean_batch_rows']:.1f}",
             ("[bold red]" if errors else "") + str(f["non2xx"]),
             ("[bold red]" if errors else "") + str(f["socket_errors"]),
         )
     for key, note in report["unavailable"].items():
         row = [report["labels"][key], str(report["connections"][key]), "-"]
-        t.add_row(*row, f"[yellow]{note}[/]", *[""] * 8)
+        t.add_row(*row, f"[yellow]{note}[/]", *[""] * 9)
     console.print(t)
 
     t = Table(title="issue 6 targets (ratios of the medians)")
@@ -1032,7 +1060,8 @@ def print_report(report: dict[str, Any]) -> None:
         "CPU/request = user + system time of the server's process tree during the measured wrk "
         "run / the responses wrk counted (wrk itself shares the 2 cores). The last column "
         "recomputes each ratio with 1 / (CPU per request) in place of req/s: what the ratio "
-        "would be if every server were CPU-bound; it moves less than req/s on a shared machine."
+        "would be if every server were CPU-bound; it moves less than req/s on a shared machine. "
+        "rows/batch: loopml's mean batch (its loopml_batch_size histogram) in the measured run."
     )
     console.print("[green]all targets met[/]" if report["passed"] else "[bold red]not all met[/]")
 
@@ -1069,6 +1098,9 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="loopml-serving-bench-"))
     try:
         report = run_all(args, work)
+    except KeyboardInterrupt:
+        say("interrupted: stopping the servers ...")
+        return 130
     finally:
         stop_all()
         shutil.rmtree(work, ignore_errors=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -389,7 +390,8 @@ def test_one_input_per_column_predicts_what_the_model_predicts(one: Client, zoo:
     assert response.status_code == 200
     doc = response.json()
     assert doc["model_name"] == "cancer" and doc["model_version"] == "1"
-    assert len(doc["id"]) == 32  # no id sent: the server gives one (it keys the prediction log)
+    # No id sent: the server gives one (it keys the prediction log).
+    assert re.fullmatch(r"[0-9a-f]{12}-[0-9a-f]+", doc["id"])
     [entry] = doc["outputs"]
     assert entry["name"] == "predict" and entry["datatype"] == "INT64" and entry["shape"] == [40]
     assert entry["data"] == zoo.cancer_v1.predict(rows).tolist()

@@ -91,7 +91,7 @@ def test_every_answered_request_is_logged_with_its_id_inputs_and_outputs(project
     assert answers[0].json()["id"] == "two-rows"
     assert answers[1].json()["id"] == "from-header"
     mlflow_ids = [a.headers["x-request-id"] for a in answers[2:]]
-    assert all(len(i) == 32 for i in mlflow_ids)  # a new id each, given back in a header
+    assert len(set(mlflow_ids)) == 2 and all(mlflow_ids)  # a new id each, given in a header
 
     server.close()  # what SIGTERM does: write, close, compact, register
 

@@ -128,8 +128,11 @@ def test_the_recorded_packages_are_the_installed_distributions() -> None:
 
     from loopml.tracking._capture import requirements_txt
 
-    def normal(pin: str) -> str:
-        return pin.lower().replace("_", "-")
+    def normal(pin: str) -> str:  # PEP 503: zope.event, zope_event and zope-event are one
+        import re
+
+        name, _, version = pin.partition("==")
+        return f"{re.sub(r'[-_.]+', '-', name).lower()}=={version}"
 
     # Uncached: sys.path may have grown since the first call (Ray adds a folder when imported).
     recorded = {normal(line) for line in requirements_txt.__wrapped__().decode().split()}

@@ -17,6 +17,7 @@ example.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -304,7 +305,7 @@ class Server:
                 retry_after=1,
             )
         self.in_flight[key] = self.in_flight.get(key, 0) + 1
-        gauge = self.metrics.in_flight.labels(served.name, served.version)
+        gauge = self.metrics.child(self.metrics.in_flight, served.name, served.version)
         gauge.inc()
         try:
             if matrix is not None:
@@ -415,8 +416,9 @@ class Server:
         served = scope["loopml.model"]
         if served is not None:
             name, version, protocol = served
-            self.metrics.requests.labels(name, version, protocol, str(status)).inc()
-            self.metrics.latency.labels(name, version, protocol).observe(
+            metrics = self.metrics
+            metrics.child(metrics.requests, name, version, protocol, str(status)).inc()
+            metrics.child(metrics.latency, name, version, protocol).observe(
                 time.perf_counter() - started
             )
         await send(
@@ -508,7 +510,10 @@ class Server:
             elif message["type"] == "lifespan.shutdown":
                 if watcher is not None:
                     watcher.cancel()
-                await asyncio.to_thread(self.close)
+                for batcher in self.batchers.values():
+                    batcher.close()
+                if self.prediction_log is not None:  # writes and fsyncs: off the loop
+                    await asyncio.to_thread(self.prediction_log.close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -696,14 +701,22 @@ class Server:
         return 200, encode_predictions(outputs["predict"]), headers
 
 
+_ID_PREFIX = ""
+_ID_COUNTER = itertools.count()
+
+
 def _request_id(scope: Scope) -> str:
-    """The client's ``X-Request-ID`` (if it is short, plain text), else a new random id."""
+    """The client's ``X-Request-ID`` (if it is short, plain text), else a new id: 12 random
+    hex digits per worker process, then a counter (unique without a uuid4 per request)."""
+    global _ID_PREFIX
     given = _header(scope, b"x-request-id")
     if given and len(given) <= 256 and given.isprintable():
         return given
-    import uuid
+    if not _ID_PREFIX:
+        import secrets
 
-    return uuid.uuid4().hex
+        _ID_PREFIX = secrets.token_hex(6)
+    return f"{_ID_PREFIX}-{next(_ID_COUNTER):x}"
 
 
 def _model_path(parts: list[str]) -> tuple[str, str | None, list[str]]:

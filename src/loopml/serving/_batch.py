@@ -44,6 +44,11 @@ class Batcher:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _outputs(self, matrix: Any, proba: bool) -> Outputs:
+        import numpy as np
+
+        # Column-major, as a DataFrame's block is: the general path's layout, so that BLAS
+        # sums in the same order and both paths give bit-identical results.
+        matrix = np.asfortranarray(matrix)
         outputs = {"predict": self.model.predict(matrix)}
         if proba:
             outputs["predict_proba"] = self.model.predict_proba(matrix)
@@ -61,13 +66,18 @@ class Batcher:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(self._queue))
         future: asyncio.Future[Outputs] = loop.create_future()
+        # A request that gives up (a timeout) cancels its future; the batch skips it. An error
+        # set on a future nobody awaits any more is marked seen, so asyncio logs nothing.
+        future.add_done_callback(_seen)
         self._queue.put_nowait((matrix, proba, future))
-        return await asyncio.shield(future)  # a timed-out request leaves its batch intact
+        return await future
 
     async def _run(self, queue: asyncio.Queue[tuple[Any, bool, asyncio.Future[Outputs]]]) -> None:
         loop = asyncio.get_running_loop()
+        carried = None  # a request that did not fit the last batch opens the next one
         while True:
-            items = [await queue.get()]
+            items = [carried if carried is not None else await queue.get()]
+            carried = None
             rows = len(items[0][0])
             deadline = loop.time() + self.max_wait_s
             while rows < self.max_batch_size:
@@ -81,6 +91,9 @@ class Batcher:
                         item = await asyncio.wait_for(queue.get(), remaining)
                     except TimeoutError:
                         break
+                if rows + len(item[0]) > self.max_batch_size:
+                    carried = item
+                    break
                 items.append(item)
                 rows += len(item[0])
             await self._predict_batch(loop, items, rows)
@@ -122,9 +135,23 @@ class Batcher:
             start = stop
 
     def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        """Stop batching; safe from any thread (the task is cancelled on its own loop)."""
+        task, loop = self._task, self._loop
+        if task is not None and not task.done() and loop is not None and not loop.is_closed():
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                task.cancel()
+            else:
+                loop.call_soon_threadsafe(task.cancel)
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _seen(future: asyncio.Future[Outputs]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _settle(

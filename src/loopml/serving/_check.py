@@ -27,28 +27,40 @@ _INTS = ("int64", "int32", "int16", "int8", "uint64", "uint32", "uint16", "uint8
 class FastInput:
     """A signature compiled for numeric matrices; ``None`` means "take the general path"."""
 
-    def __init__(self, columns: list[str], integer: list[bool]) -> None:
+    def __init__(self, columns: list[str], types: list[str]) -> None:
+        import numpy as np
+
         self.columns = columns
         self.width = len(columns)
         self.position = {name: i for i, name in enumerate(columns)}
-        self.integer = integer
-        self.any_integer = any(integer)
+        self.integer = [t in _INTS for t in types]
+        self.any_integer = any(self.integer)
+        # What each column's type can hold: a value outside is refused (by the general path).
+        low, high = [], []
+        for kind in types:
+            info: Any = np.iinfo(kind) if kind in _INTS else np.finfo(kind)
+            top = float(info.max)
+            if kind in _INTS and int(top) > int(info.max):  # 2**63 - 1 rounds up to 2**63
+                top = float(np.nextafter(top, -np.inf))
+            low.append(float(info.min))
+            high.append(top)
+        self.low, self.high = np.asarray(low), np.asarray(high)
+        self.bounded = any(t != "float64" for t in types)
+        # float32 and float16 columns are rounded to their type, as the general path does.
+        self.narrow = [(i, t) for i, t in enumerate(types) if t in ("float32", "float16")]
 
     @classmethod
     def compile(cls, signature: Any) -> FastInput | None:
         """A fast path for ``signature``, or None when some input is not a number."""
         if signature is None or signature.kind != "columns":
             return None
-        columns, integer = [], []
+        columns, types = [], []
         for spec in signature.inputs:
-            if spec.type in _FLOATS:
-                integer.append(False)
-            elif spec.type in _INTS:
-                integer.append(True)
-            else:
+            if spec.type not in _FLOATS and spec.type not in _INTS:
                 return None
             columns.append(spec.name)
-        return cls(columns, integer)
+            types.append(spec.type)
+        return cls(columns, types)
 
     def _finish(self, matrix: Any) -> Any:
         import numpy as np
@@ -63,6 +75,12 @@ class FastInput:
             whole = matrix[:, self.integer]
             if not np.array_equal(whole, np.trunc(whole)):
                 return None  # a fraction in an integer column: the general path says which
+        if self.bounded and not ((matrix >= self.low).all() and (matrix <= self.high).all()):
+            return None  # a value the column's type cannot hold: the general path says which
+        if self.narrow:
+            matrix = matrix.copy() if not matrix.flags.writeable else matrix
+            for at, kind in self.narrow:
+                matrix[:, at] = matrix[:, at].astype(kind)
         return matrix
 
     def from_v2(self, tensors: list[Any]) -> Any:
@@ -112,8 +130,8 @@ class FastInput:
         if matrix.ndim != 2 or matrix.shape[1] != self.width or len(columns) != self.width:
             return None
         if columns != self.columns:
-            if sorted(map(str, columns)) != sorted(self.columns):
-                return None
+            if not all(isinstance(c, str) for c in columns) or set(columns) != set(self.columns):
+                return None  # unknown, missing, repeated or non-text names: the general path
             matrix = matrix[:, [columns.index(name) for name in self.columns]]
         return self._finish(matrix)
 

@@ -32,6 +32,7 @@ class Metrics:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.registry = CollectorRegistry()
         # Multiprocess values live in files and are collected at render; nothing registers.
         registry: CollectorRegistry | None = None if self.multiprocess else self.registry
@@ -92,16 +93,27 @@ class Metrics:
             registry=registry,
         )
 
+    def child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, cached: a request's metrics cost dict lookups."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
+
     def predicted(self, model: str, version: str, outputs: Any, classifier: bool) -> None:
         import numpy as np
 
         values = np.ravel(np.asarray(outputs))
-        self.rows.labels(model, version).inc(len(values))
+        self.child(self.rows, model, version).inc(len(values))
         if classifier:
+            if len(values) == 1:
+                self.child(self.classes, model, version, str(values[0])).inc()
+                return
             kinds, counts = np.unique(values.astype(str), return_counts=True)
             if len(kinds) <= MAX_CLASSES:
                 for kind, count in zip(kinds, counts, strict=True):
-                    self.classes.labels(model, version, str(kind)).inc(int(count))
+                    self.child(self.classes, model, version, str(kind)).inc(int(count))
         elif values.dtype.kind in "fiu":
             for value in values[:1000]:
                 self.values.labels(model, version).observe(float(value))

@@ -99,9 +99,44 @@ def _flatten(value: Any) -> list[Any]:
     return out
 
 
+def _numbers(datatype: str, shape: list[int], data: Any) -> Any:
+    """``data`` as an array of ``datatype`` when it is plainly numbers that fit (numpy parses
+    the lists in C); None when anything is unusual, for the checking path to explain."""
+    import numpy as np
+
+    try:
+        array = np.asarray(data)
+    except (ValueError, TypeError):
+        return None
+    kind = array.dtype.kind
+    if kind not in "fiu" or array.size != _count(shape):
+        return None
+    values = data if array.ndim == 1 else _flatten(data)
+    if any(v is True or v is False for v in values):  # JSON true/false hide as 1/0 in numpy
+        return None
+    target = np.dtype(DATATYPES[datatype])
+    if target.kind == "f":
+        out = array.astype(target)
+        if target.itemsize < 8 and not np.isfinite(out).all():
+            return None  # too big for FP32/FP16: the checking path says so
+        return out.reshape(shape)
+    info = np.iinfo(target)
+    if kind == "f" and (
+        not np.array_equal(array, np.trunc(array)) or (array.size and np.abs(array).max() >= 2**53)
+    ):
+        return None  # fractions, or floats too big to be exact integers
+    if array.size and (array.min() < info.min or array.max() > info.max):
+        return None
+    return array.astype(target).reshape(shape)
+
+
 def _from_json(name: str, datatype: str, shape: list[int], data: Any) -> Any:
     import numpy as np
 
+    if datatype not in ("BYTES", "BOOL"):
+        quick = _numbers(datatype, shape, data)
+        if quick is not None:
+            return quick
     flat = _flatten(data)
     if len(flat) != _count(shape):
         raise ProtocolError(
