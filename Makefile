@@ -53,6 +53,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/drift.py --repeat 3
 	$(BIN)/python benchmarks/pipelines.py --repeat 3
 	$(BIN)/python benchmarks/models.py --repeat 5
+	$(BIN)/python benchmarks/serving.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache loopml-demo*

@@ -228,3 +228,62 @@ def test_a_thousand_concurrent_connections_get_200_or_503_and_the_workers_surviv
             assert outcome.headers.get("content-type") == "application/json", outcome.headers
             error = orjson.loads(outcome.body)["error"]
             assert "model cancer is busy" in error, error
+
+
+@pytest.mark.slow
+def test_clients_that_hang_up_mid_body_or_before_the_answer_leave_every_worker_serving(
+    project: Path,
+) -> None:
+    import socket
+    import struct
+
+    x, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    model = LogisticRegression(max_iter=5000).fit(x, y)
+    loopml.log_model(model, "cancer", input_example=x.head(5))
+    row = x.iloc[[0]]
+    body = orjson.dumps(
+        {
+            "inputs": [
+                {"name": "x", "shape": [1, 30], "datatype": "FP64", "data": row.to_numpy()[0]}
+            ]
+        },
+        option=orjson.OPT_SERIALIZE_NUMPY,
+    )
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "loopml", "serve", "models:/cancer/1"),
+            *("--port", str(port), "--workers", "2"),
+        ],
+        cwd=project,
+        env={k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+    )
+    try:
+        _wait_ready(url, server)
+        workers = _workers(server)
+        request = _request(port, body)
+        for n in range(60):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                if n % 3 == 0:
+                    sock.sendall(request[: len(request) - len(body) // 2])  # half the body
+                elif n % 3 == 1:
+                    sock.sendall(request)  # the whole request, then gone before the answer
+                else:
+                    sock.sendall(request[:40])  # not even the headers, then a reset:
+                    linger = struct.pack("ii", 1, 0)  # SO_LINGER 0 sends RST, not FIN
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        time.sleep(0.5)
+        assert server.poll() is None, "the server exited"
+        assert _workers(server) == workers, "a worker died or was replaced"
+        for _ in range(10):  # a new connection each: both workers get some
+            answer = httpx.post(f"{url}/v2/models/cancer/infer", content=body, timeout=5)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["outputs"][0]["data"] == model.predict(row).tolist()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
