@@ -31,8 +31,10 @@ def _workspace(path: Any = None) -> Any:
     return workspace(path)
 
 
-def _ms(value: Any, what: str) -> int | None:
-    """Milliseconds since the epoch from None, a datetime, an ISO date/time or epoch ms."""
+def _ms(value: Any, what: str, *, end: bool = False) -> int | None:
+    """Milliseconds since the epoch from None, a datetime, a date, an ISO date/time, or a
+    number of milliseconds since the epoch. A bare date as ``end`` means the end of that day;
+    a time without a zone is UTC."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -40,15 +42,21 @@ def _ms(value: Any, what: str) -> int | None:
     if isinstance(value, int | float):
         return int(value)
     if isinstance(value, str):
+        text = value
         try:
-            value = dt.datetime.fromisoformat(value)
+            value = (
+                dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+            )
         except ValueError:
             raise InvalidInputError(
-                f"{what} {value!r} is not an ISO date or time; e.g. 2026-11-25 or "
+                f"{what} {text!r} is not an ISO date or time; e.g. 2026-11-25 or "
                 "2026-11-25T14:00:00+00:00"
             ) from None
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        value = dt.datetime(value.year, value.month, value.day)
+        day = dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+        if end:
+            return int((day + dt.timedelta(days=1)).timestamp() * 1000) - 1
+        value = day
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
@@ -172,12 +180,15 @@ def _read_labels(file: Path, *, id_column: str = "id", label_column: str = "labe
             f"{file.name} has no column {', '.join(map(repr, missing))}; its columns are "
             f"{', '.join(map(str, frame.columns))} (choose with --id-column / --label-column)"
         )
-    labels = frame[label_column].astype(object).where(frame[label_column].notna(), None)
+    ids = frame[id_column]
+    if ids.dtype.kind == "f" and ids.notna().all() and (ids == ids.round()).all():
+        ids = ids.astype("int64")  # 7.0 in a Parquet float column is prediction 7
     pairs = []
-    for request_id, value in zip(frame[id_column].astype(str), labels, strict=True):
-        if value is None:
+    for request_id, value in zip(ids.astype(str), frame[label_column], strict=True):
+        value = _plain(value)
+        if value is None or (isinstance(value, float) and value != value):
             raise InvalidInputError(f"{file.name}: prediction {request_id!r} has no label")
-        pairs.append((request_id, value.item() if hasattr(value, "item") else value))
+        pairs.append((request_id, value))
     return pairs
 
 
@@ -201,15 +212,11 @@ def read(
 
     if not isinstance(model, str) or not model:
         raise InvalidInputError("which model? e.g. loopml.predictions.read('fraud')")
-    since_ms, until_ms = _ms(since, "since"), _ms(until, "until")
+    since_ms, until_ms = _ms(since, "since"), _ms(until, "until", end=True)
     wanted_version = None if version is None else str(version)
     ws = _workspace(path)
     tables = []
-    for segment in ws.store.list_prediction_segments(
-        model, version=wanted_version, since_ms=since_ms, until_ms=until_ms
-    ):
-        tables.append(pq.read_table(pa.BufferReader(ws.artifacts.get_bytes(segment.digest))))
-    if live:
+    if live:  # first the live files, then the segments: a file published meanwhile is found
         from loopml.serving._predlog import read_stream
 
         for file in _live_files(ws, model, wanted_version):
@@ -219,13 +226,16 @@ def read(
                 continue
             if table is not None and table.num_rows:
                 tables.append(table)
+    for segment in ws.store.list_prediction_segments(
+        model, version=wanted_version, since_ms=since_ms, until_ms=until_ms
+    ):
+        tables.append(pq.read_table(pa.BufferReader(ws.artifacts.get_bytes(segment.digest))))
     if not tables:
         import pandas as pd
 
-        return pd.DataFrame(
-            columns=["prediction_id", "request_id", "ts", "model", "version", "prediction"]
-        )
-    table = pa.concat_tables(tables, promote_options="permissive")
+        columns = ["prediction_id", "request_id", "ts", "model", "version", "prediction"]
+        return pd.DataFrame(columns=[*columns, "label"] if labels else columns)
+    table = _concat(tables)
     ts = table.column("ts").cast("int64")
     mask = None
     if since_ms is not None:
@@ -237,6 +247,8 @@ def read(
         table = table.filter(mask)
     table = table.sort_by([("ts", "ascending")])
     frame = table.to_pandas()
+    # A file read live and also found as a segment (published between the two reads).
+    frame = frame.drop_duplicates(subset=["prediction_id", "version", "ts"], ignore_index=True)
     if labels:
         found = ws.store.get_prediction_labels(model, list(frame["prediction_id"]))
         import pandas as pd
@@ -245,6 +257,30 @@ def read(
             [found.get(i) for i in frame["prediction_id"]], index=frame.index, dtype=object
         )
     return frame
+
+
+def _concat(tables: list[Any]) -> Any:
+    """One table from segments whose columns may differ in type (a version predicting ints,
+    another strings): such columns become text."""
+    import pyarrow as pa
+
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        types: dict[str, set[Any]] = {}
+        for table in tables:
+            for field in table.schema:
+                types.setdefault(field.name, set()).add(field.type)
+        mixed = {name for name, kinds in types.items() if len(kinds) > 1 and name != "ts"}
+        fixed = []
+        for table in tables:
+            for name in mixed & set(table.column_names):
+                at = table.column_names.index(name)
+                column = table.column(name)
+                values = [None if v is None else str(v) for v in column.to_pylist()]
+                table = table.set_column(at, name, pa.array(values, pa.string()))
+            fixed.append(table)
+        return pa.concat_tables(fixed, promote_options="permissive")
 
 
 def label(
@@ -258,18 +294,31 @@ def label(
     label for the same prediction replaces the older. Returns how many were stored."""
     if not isinstance(model, str) or not model:
         raise InvalidInputError("which model? e.g. loopml.predictions.label('fraud', {...})")
-    pairs = list(labels.items()) if isinstance(labels, Mapping) else list(labels)
+    example = "{prediction_id: label} or (prediction_id, label) pairs"
+    if hasattr(labels, "items") and callable(labels.items):  # a dict or a pandas Series
+        pairs = list(labels.items())
+    else:
+        try:
+            pairs = list(labels)
+        except TypeError:
+            raise InvalidInputError(f"labels must be {example}, not {labels!r}") from None
+    clean = []
     for pair in pairs:
         if not isinstance(pair, tuple | list) or len(pair) != 2:
-            raise InvalidInputError(
-                f"labels must be {{prediction_id: label}} or (prediction_id, label) pairs, "
-                f"not {pair!r}"
-            )
+            raise InvalidInputError(f"labels must be {example}, not {pair!r}")
+        key, value = (_plain(v) for v in pair)
+        clean.append((str(key) if isinstance(key, int) else key, value))
     ws = _workspace(path)
-    written: int = ws.store.add_prediction_labels(
-        model, [(str(k) if isinstance(k, int) else k, v) for k, v in pairs], source=source
-    )
+    written: int = ws.store.add_prediction_labels(model, clean, source=source)
     return written
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays as Python values (labels are stored as JSON)."""
+    tolist = getattr(value, "tolist", None)
+    if tolist is not None and type(value).__module__ == "numpy":
+        return tolist()
+    return value
 
 
 def export(

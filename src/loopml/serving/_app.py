@@ -290,7 +290,9 @@ class Server:
     async def _predict(
         self, served: ServedModel, data: Any, wanted: list[str], matrix: Any = None
     ) -> dict[str, Any]:
-        """Predict off the event loop: a numeric ``matrix`` that passed the compiled check
+        """Every output computed (``predict`` always, then those in ``wanted``); the caller
+        answers with those asked for. Predict off the event loop: a numeric ``matrix`` that
+        passed the compiled check
         joins the model's batcher, anything else runs the general path in a thread. At most
         ``max_in_flight`` requests per model wait or run (more get 503 at once, so a flood
         cannot grow an unbounded queue), and one that takes longer than ``timeout_s`` is
@@ -311,10 +313,10 @@ class Server:
             if matrix is not None:
                 work = self._batcher(served).predict(matrix, "predict_proba" in wanted)
             else:
-                work = asyncio.to_thread(predict_outputs, served, data, wanted)
+                # The log and the metrics want `predict` even when only probabilities are asked.
+                compute = wanted if "predict" in wanted else ["predict", *wanted]
+                work = asyncio.to_thread(predict_outputs, served, data, compute)
             outputs: dict[str, Any] = await asyncio.wait_for(work, self.timeout_s)
-            if matrix is not None:  # in the order asked for, only those asked for
-                outputs = {name: outputs[name] for name in wanted}
         except TimeoutError:
             raise HTTPError(
                 504, f"model {served.name} took longer than {self.timeout_s:g} s to predict"
@@ -357,12 +359,20 @@ class Server:
         )
         if waiter is not None:
             try:
-                await waiter
-            except OSError as exc:
+                await asyncio.wait_for(waiter, self.timeout_s)
+            except TimeoutError:
+                raise HTTPError(
+                    503,
+                    f"the prediction log did not write within {self.timeout_s:g} s; in sync "
+                    "mode no prediction is answered unless it is logged",
+                    retry_after=1,
+                ) from None
+            except Exception as exc:
                 raise HTTPError(
                     503,
                     f"the prediction log cannot write ({exc}); in sync mode no prediction is "
                     "answered unless it is logged",
+                    retry_after=1,
                 ) from None
 
     def add(self, served: ServedModel) -> None:
@@ -592,12 +602,17 @@ class Server:
             raise HTTPError(503, f"model {served.name} is not ready: {served.error or 'loading'}")
         matrix = served.fast.from_v2(request.inputs) if served.fast is not None else None
         data = frame_from_v2(served, request.inputs) if matrix is None else None
-        wanted = [o["name"] for o in request.outputs]
-        outputs = await self._predict(served, data, wanted, matrix)
+        wanted = served.check_outputs([o["name"] for o in request.outputs])
+        if request.id is not None and not _usable_id(request.id):
+            raise HTTPError(
+                400, "'id' must be printable text of at most 200 characters (it keys the log)"
+            )
+        computed = await self._predict(served, data, wanted, matrix)
         request_id = request.id or _request_id(scope)
         await self._log(
-            served, request_id, "v2", matrix if matrix is not None else data, outputs, scope
+            served, request_id, "v2", matrix if matrix is not None else data, computed, scope
         )
+        outputs = {name: computed[name] for name in wanted}  # in the order asked for
         binary = {
             o["name"] for o in request.outputs if (o.get("parameters") or {}).get("binary_data")
         }
@@ -640,7 +655,14 @@ class Server:
                 raise HTTPError(400, f"label {item['id']!r} has no 'label' value: {example}")
             pairs.append((item["id"], item["label"]))
         store = self.workspace.store
-        written = await asyncio.to_thread(store.add_prediction_labels, name, pairs, source="api")
+        try:
+            written = await asyncio.to_thread(
+                store.add_prediction_labels, name, pairs, source="api"
+            )
+        except LoopmlError as exc:
+            if isinstance(exc, InvalidInputError):
+                raise
+            raise HTTPError(503, f"cannot store the labels now: {exc}", retry_after=1) from None
         return 200, orjson.dumps({"model": name, "labelled": written}), []
 
     async def _swap_route(
@@ -705,12 +727,17 @@ _ID_PREFIX = ""
 _ID_COUNTER = itertools.count()
 
 
+def _usable_id(value: str) -> bool:
+    """Short printable text: it goes into a header, the log and, with ``/<row>``, the labels."""
+    return 0 < len(value) <= 200 and value.isprintable()
+
+
 def _request_id(scope: Scope) -> str:
     """The client's ``X-Request-ID`` (if it is short, plain text), else a new id: 12 random
     hex digits per worker process, then a counter (unique without a uuid4 per request)."""
     global _ID_PREFIX
     given = _header(scope, b"x-request-id")
-    if given and len(given) <= 256 and given.isprintable():
+    if given and _usable_id(given):
         return given
     if not _ID_PREFIX:
         import secrets

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import queue
 import secrets
 import socket
 import threading
@@ -50,6 +51,9 @@ RESERVED = (
     "prediction",
     "proba",
 )
+
+
+_DONE = object()  # tells the publisher to stop
 
 
 def input_column(name: str) -> str:
@@ -123,6 +127,10 @@ class PredictionLog:
         self._counter = 0
         self._warned_at = 0.0
         self._thread: threading.Thread | None = None
+        self._publisher: threading.Thread | None = None
+        self._publish_queue: queue.Queue[Any] = queue.Queue()
+        self._owner_lock: Any = None
+        self._closed = False
         self.failing: str | None = None  # why the last write failed, until one succeeds
 
     # -- the request side (event loop thread) ----------------------------------------------
@@ -143,11 +151,17 @@ class PredictionLog:
         now = time.time_ns() // 1_000_000
         waiter = None
         with self._lock:
-            if self._buffered + rows > self.max_buffered_rows:
+            if self._buffered + rows > self.max_buffered_rows or self._closed:
                 self.dropped += rows
                 if self.lost is not None:
                     self.lost("buffer_full", rows)
-                self._warn("the prediction log's buffer is full (the disk is too slow)")
+                self._warn(
+                    "the prediction log's buffer is full (the disk or the store is too slow)"
+                )
+                if self.mode == "sync":  # an answer that is not logged is not given
+                    refused = asyncio.get_running_loop().create_future()
+                    refused.set_exception(OSError("the prediction log's buffer is full"))
+                    return refused
                 return None
             pending = self._pending.get((model, version))
             if pending is None:
@@ -172,35 +186,129 @@ class PredictionLog:
 
     # -- the writer thread ------------------------------------------------------------------
     def start(self) -> None:
-        if self._thread is None:
+        """Start the writer (flush every ``flush_s``) and the publisher (compaction, upload
+        and registration, so a slow store never delays an fsync)."""
+        with self._lock:
+            if self._thread is not None or self._closed:
+                return
+            self._hold_lock()
             self._thread = threading.Thread(
                 target=self._loop, name="loopml-prediction-log", daemon=True
             )
-            self._thread.start()
+            self._publisher = threading.Thread(
+                target=self._publish_loop, name="loopml-prediction-publish", daemon=True
+            )
+        self._publish_queue.put(None)  # first: the files dead workers left
+        self._thread.start()
+        self._publisher.start()
 
     def close(self) -> None:
         """Write what is buffered, close and publish every open file (SIGTERM, shutdown)."""
+        with self._lock:
+            self._closed = True
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=60)
+            self._thread.join()  # the last flush and rotation: never given up on
             self._thread = None
         else:
             self.flush()
             self._rotate_all()
+        self._publish_queue.put(_DONE)
+        if self._publisher is not None:
+            self._publisher.join(timeout=120)
+            self._publisher = None
+        else:
+            self._drain_publish_queue()
+        self._release_lock()
 
     def _loop(self) -> None:
-        self._compact_leftovers()
         while not self._stop.is_set():
             self._wake.wait(self.flush_s)
             self._wake.clear()
+            try:
+                self.flush()
+                now = time.monotonic()
+                for key, segment in list(self._segments.items()):
+                    if now - segment.opened >= self.rotate_s or segment.rows >= self.rotate_rows:
+                        self._rotate(key)
+            except Exception as exc:  # the writer must outlive any surprise
+                self._warn(f"the prediction log's writer failed and goes on: {exc!r}")
+        try:
             self.flush()
-            now = time.monotonic()
-            for key, segment in list(self._segments.items()):
-                if now - segment.opened >= self.rotate_s or segment.rows >= self.rotate_rows:
-                    self._rotate(key)
-        self.flush()
-        self._rotate_all()
+        finally:
+            self._rotate_all()
+
+    def _publish_loop(self) -> None:
+        while True:
+            item = self._publish_queue.get()
+            if item is _DONE:
+                return
+            try:
+                if item is None:
+                    self._compact_leftovers()
+                else:
+                    self._publish(*item)
+            except Exception as exc:  # kept on disk; the next start retries
+                self._warn(f"the prediction log's publisher failed and goes on: {exc!r}")
+
+    def _drain_publish_queue(self) -> None:
+        while not self._publish_queue.empty():
+            item = self._publish_queue.get_nowait()
+            if item is not None and item is not _DONE:
+                self._publish(*item)
+
+    # -- who owns a stream file: a lock held while the worker lives ---------------------------
+    def _lock_path(self, owner: str) -> Path:
+        return self.folder / ".owners" / f"{owner}.lock"
+
+    def _hold_lock(self) -> None:
+        """Hold an exclusive lock on ``.owners/<host>-<pid>-<token>.lock`` while this log
+        lives: a stream file whose owner's lock can be taken was left by a dead worker (pids
+        are reused in containers, and a pod's hostname changes; a lock tells the truth)."""
+        try:
+            import fcntl
+        except ImportError:  # Windows: fall back to the pid check
+            return
+        path = self._lock_path(f"{self.source}-{self._token}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a+b")  # noqa: SIM115 - held until close()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            self._warn(f"cannot take the prediction log's owner lock {path}: {exc}")
+            return
+        self._owner_lock = handle
+
+    def _release_lock(self) -> None:
+        handle, self._owner_lock = self._owner_lock, None
+        if handle is None:
+            return
+        with contextlib.suppress(OSError):
+            Path(handle.name).unlink()
+        handle.close()
+
+    def _owner_gone(self, owner: str) -> bool:
+        """Whether the worker that wrote files named ``<owner>-<n>.arrows`` is gone."""
+        try:
+            import fcntl
+        except ImportError:
+            host, _, rest = owner.rpartition("-")[0].rpartition("-")
+            return host == socket.gethostname() and rest.isdigit() and not _alive(int(rest))
+        path = self._lock_path(owner)
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            return True  # no lock file: its owner released it (closed) or never wrote one
+        except OSError:
+            return False
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # held: the owner lives
+        finally:
+            handle.close()
+        return True
 
     def flush(self) -> None:
         """Write and fsync what is buffered (the writer thread calls this every flush_s)."""
@@ -210,29 +318,36 @@ class PredictionLog:
         for key, part in pending.items():
             error: Exception | None = None
             try:
-                self._write(key, part)
+                batches, refused = _batches(key, part)
+                if refused:  # requests whose values the log cannot store: only those are lost
+                    self._count_lost("unloggable", sum(part.rows_per[i] for i in refused))
+                    self._warn(f"the prediction log cannot store {len(refused)} request(s)")
+                self._write(key, batches)
                 self.written += part.rows
                 self.failing = None
             except OSError as exc:  # disk full, read-only, gone: count, say, keep serving
                 error = exc
                 self._broken(key)
-                self.dropped += part.rows
                 self.failing = f"{type(exc).__name__}: {exc}"
-                reason = "disk_full" if exc.errno == 28 else "write_error"
-                if self.lost is not None:
-                    self.lost(reason, part.rows)
+                self._count_lost("disk_full" if exc.errno == 28 else "write_error", part.rows)
                 self._warn(f"the prediction log cannot write ({exc}); predictions are lost")
-            except Exception as exc:  # a value the log cannot store must not stop the writer
-                error = exc
-                self.dropped += part.rows
-                if self.lost is not None:
-                    self.lost("unloggable", part.rows)
+            except Exception as exc:  # a surprise must not stop the writer
+                error = OSError(f"the prediction log failed: {exc!r}")
+                self._count_lost("unloggable", part.rows)
                 self._warn(f"the prediction log cannot store a batch: {exc!r}")
             for loop, future in part.waiters:
-                loop.call_soon_threadsafe(_resolve, future, error)
+                if not loop.is_closed():
+                    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                        loop.call_soon_threadsafe(_resolve, future, error)
 
-    def _write(self, key: tuple[str, str], part: _Pending) -> None:
-        for batch in _batches(key, part):
+    def _count_lost(self, reason: str, rows: int) -> None:
+        with self._lock:
+            self.dropped += rows
+        if self.lost is not None:
+            self.lost(reason, rows)
+
+    def _write(self, key: tuple[str, str], batches: list[Any]) -> None:
+        for batch in batches:
             segment = self._segments.get(key)
             if segment is not None and not segment.schema.equals(batch.schema):
                 self._rotate(key)  # the outputs changed type: a new file
@@ -285,7 +400,10 @@ class PredictionLog:
         finally:
             with contextlib.suppress(OSError):
                 segment.file.close()
-        self._publish(segment.path, key)
+        if self._publisher is not None:
+            self._publish_queue.put((segment.path, key))
+        else:
+            self._publish(segment.path, key)
 
     def _rotate_all(self) -> None:
         for key in list(self._segments):
@@ -311,15 +429,23 @@ class PredictionLog:
             self._warn(f"cannot publish {path.name} (kept; the next start retries): {exc}")
 
     def _compact_leftovers(self) -> None:
-        """Publish the stream files of workers that are gone (a crash, a SIGKILL)."""
+        """Publish the stream files of workers that are gone (a crash, a SIGKILL), and the
+        files a worker claimed and then died before publishing."""
         if not self.folder.is_dir():
             return
-        host = socket.gethostname()
-        for path in sorted(self.folder.glob("*/*/*.arrows")):
-            owner_host, pid, *_ = [*path.stem.rsplit("-", 3), "", ""]
-            if owner_host != host or not pid.isdigit() or _alive(int(pid)):
+        me = f"{self.source}-{self._token}"
+        for path in sorted(self.folder.glob("*/*/*.arrows*")):
+            name = path.name
+            if name.endswith(".arrows"):
+                owner = path.stem.rsplit("-", 1)[0]
+            elif name.endswith(".claim") and ".arrows." in name:
+                owner = name[: -len(".claim")].split(".arrows.", 1)[1]
+                name = name.split(".arrows.", 1)[0] + ".arrows"
+            else:
                 continue
-            claimed = path.with_name(f"{path.name}.{os.getpid()}.claim")
+            if owner == me or not self._owner_gone(owner):
+                continue
+            claimed = path.with_name(f"{name}.{me}.claim")
             try:
                 path.rename(claimed)  # one worker wins each file
             except OSError:
@@ -374,17 +500,26 @@ _ARROW_TYPES = {
 }
 
 
-def _batches(key: tuple[str, str], part: _Pending) -> list[Any]:
-    """Record batches (one for the rows that came as matrices, one for frames)."""
+def _batches(key: tuple[str, str], part: _Pending) -> tuple[list[Any], list[int]]:
+    """Record batches (one for the rows that came as matrices, one for frames), and the
+    requests whose values could not be stored (each tried alone, so only they are lost)."""
     import numpy as np
 
     matrices = [i for i, x in enumerate(part.inputs) if isinstance(x, np.ndarray)]
     frames = [i for i, x in enumerate(part.inputs) if not isinstance(x, np.ndarray)]
-    batches = []
+    batches, refused = [], []
     for chosen in (matrices, frames):
-        if chosen:
+        if not chosen:
+            continue
+        try:
             batches.append(_batch(key, part, chosen))
-    return batches
+        except Exception:  # find the request that cannot be stored
+            for i in chosen:
+                try:
+                    batches.append(_batch(key, part, [i]))
+                except Exception:
+                    refused.append(i)
+    return batches, refused
 
 
 def _batch(key: tuple[str, str], part: _Pending, chosen: list[int]) -> Any:
@@ -414,21 +549,25 @@ def _batch(key: tuple[str, str], part: _Pending, chosen: list[int]) -> Any:
     }
     first = part.inputs[chosen[0]]
     if isinstance(first, np.ndarray):
-        width = len(part.columns)
-        if width and all(
-            part.inputs[i].ndim == 2 and part.inputs[i].shape[1] == width for i in chosen
-        ):
+        shapes = {part.inputs[i].shape[1:] for i in chosen}
+        if len(shapes) == 1 and first.ndim == 2:
             matrix = np.concatenate([part.inputs[i] for i in chosen])
-            for position, (name, kind) in enumerate(part.columns):
+            named = part.columns if len(part.columns) == matrix.shape[1] else None
+            for position in range(matrix.shape[1]):  # no signature: x0, x1, ...
+                name, kind = named[position] if named else (f"x{position}", str(matrix.dtype))
                 columns[input_column(name)] = _typed(matrix[:, position], kind)
     else:
         import pandas as pd
 
         frame = pd.concat([part.inputs[i] for i in chosen], ignore_index=True)
-        for name, kind in part.columns:
+        known = dict(part.columns)
+        for name in frame.columns if not known else list(known):
             if name in frame.columns:
-                columns[input_column(name)] = _typed(frame[name], kind)
-    columns["prediction"] = _outputs([part.predict[i] for i in chosen])
+                kind = known.get(name, str(frame[name].dtype))
+                columns[input_column(str(name))] = _typed(frame[name], kind)
+    columns["prediction"] = _outputs(
+        [part.predict[i] for i in chosen], [part.rows_per[i] for i in chosen]
+    )
     probas = [part.proba[i] for i in chosen]
     if any(p is not None for p in probas):
         values: list[Any] = []
@@ -443,7 +582,10 @@ def _batch(key: tuple[str, str], part: _Pending, chosen: list[int]) -> Any:
 def _typed(values: Any, kind: str) -> Any:
     import pyarrow as pa
 
-    array = pa.array(values, from_pandas=True)
+    try:
+        array = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):  # mixed objects
+        array = pa.array([None if v is None else str(v) for v in values], pa.string())
     target = _ARROW_TYPES.get(kind)
     if target is None:
         return array.cast(pa.string()) if not pa.types.is_timestamp(array.type) else array
@@ -453,47 +595,65 @@ def _typed(values: Any, kind: str) -> Any:
         return array.cast(pa.string())
 
 
-def _outputs(parts: list[Any]) -> Any:
+def _outputs(parts: list[Any], rows_per: list[int]) -> Any:
+    """The ``prediction`` column; null for requests that did not compute ``predict`` (they
+    asked only for ``predict_proba``)."""
     import numpy as np
     import pyarrow as pa
 
+    if any(p is None for p in parts):
+        values_list: list[Any] = []
+        for p, n in zip(parts, rows_per, strict=True):
+            values_list.extend([None] * n if p is None else np.asarray(p).tolist())
+        if all(v is None for v in values_list):
+            return pa.nulls(len(values_list), pa.string())
+        try:
+            return pa.array(values_list)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return pa.array([None if v is None else str(v) for v in values_list], pa.string())
     arrays = [np.asarray(p) for p in parts]
     values = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
     if values.ndim == 1:
         if values.dtype.kind == "O":
             return pa.array([None if v is None else str(v) for v in values], pa.string())
         return pa.array(values)
-    flat = values.reshape(len(values), -1)
+    flat = values.reshape(values.shape[0], int(np.prod(values.shape[1:])))
     if flat.dtype.kind not in "biuf":
         flat = flat.astype(str)
     return pa.FixedSizeListArray.from_arrays(pa.array(flat.ravel()), flat.shape[1])
 
 
 def read_stream(path: Path) -> tuple[Any, int]:
-    """The complete batches of a stream file (a table, or None if none) and how many bytes of
-    a torn tail were left unread (a writer killed mid-batch)."""
+    """The complete batches of a stream file (a table, or None if none) and how many bytes
+    after them were left unread: the torn tail of a writer killed mid-batch, or 0."""
     import pyarrow as pa
 
+    data = path.read_bytes()
     batches = []
-    size = path.stat().st_size
-    with open(path, "rb") as file:
+    try:
+        reader = pa.ipc.open_stream(pa.BufferReader(data))
+    except (pa.ArrowInvalid, OSError):
+        return None, len(data)
+    schema = reader.schema
+    while True:
         try:
-            reader = pa.ipc.open_stream(file)
+            batches.append(reader.read_next_batch())
+        except StopIteration:
+            break
         except (pa.ArrowInvalid, OSError):
-            return None, size
-        schema = reader.schema
-        while True:
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                break
-            except (pa.ArrowInvalid, OSError):
-                break
-            batches.append(batch)
-        consumed = file.tell()
-    if not batches:
-        return pa.Table.from_batches([], schema=schema), size - consumed
-    return pa.Table.from_batches(batches), max(0, size - consumed)
+            break
+    # The bytes the complete batches take: the same batches written again (a stream's
+    # encoding is deterministic), without the 8-byte end-of-stream marker.
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+    complete = len(sink.getvalue()) - 8
+    torn = max(0, len(data) - complete)
+    if torn == 8 and data[-8:] == b"\xff\xff\xff\xff\x00\x00\x00\x00":
+        torn = 0  # a properly closed file: only the end-of-stream marker follows
+    table = pa.Table.from_batches(batches, schema=schema)
+    return table, torn
 
 
 def compact(path: Path) -> tuple[Path, int, int, int, int] | None:
