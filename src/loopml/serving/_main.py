@@ -19,6 +19,11 @@ def create_app() -> Any:
     """The uvicorn factory (``loopml.serving._main:create_app``)."""
     from loopml.serving._app import create_server
 
+    import sys
+
+    # The predict and log threads hand the GIL back to the event loop after at most 0.5 ms
+    # (Python's default is 5 ms: a request could wait that long behind a log write).
+    sys.setswitchinterval(0.0005)
     config = json.loads(os.environ[ENV])
     return create_server(list(config.pop("models")), **config)
 

@@ -2,9 +2,10 @@
 
 Each request appends its rows to an in-memory buffer (bounded: past ``max_buffered_rows`` rows
 waiting, new rows are dropped and counted). A writer thread turns the buffer into one Arrow
-record batch per model version every ``flush_s`` seconds, appends it to that version's Arrow IPC
-stream file (``.loopml/predictions/<model>/<version>/<host>-<pid>-<token>-<n>.arrows``) and
-fsyncs it, so a SIGKILL loses at most about ``flush_s`` of predictions. A file is closed every
+record batch per model version every ``write_s`` (0.1 s), appends it to that version's Arrow
+IPC stream file (``.loopml/predictions/<model>/<version>/<host>-<pid>-<token>-<n>.arrows``),
+and fsyncs the files every ``flush_s`` seconds: a SIGKILL loses at most about 0.1 s of
+predictions, a machine crash about ``flush_s``. A file is closed every
 ``rotate_s`` seconds, every ``rotate_rows`` rows and at shutdown, then compacted to Parquet,
 stored in the artifact store (content-addressed) and registered in the metadata store as a
 segment. A server that starts compacts the files that dead workers left (their complete batches;
@@ -87,6 +88,7 @@ class _Segment:
     schema: Any
     opened: float
     rows: int = 0
+    dirty: bool = False  # written since the last fsync
 
 
 class PredictionLog:
@@ -109,6 +111,7 @@ class PredictionLog:
         self.folder = Path(folder)
         self.mode = mode
         self.flush_s = flush_s
+        self.write_s = 0.1  # how often buffered rows become a record batch in the file
         self.max_buffered_rows = max_buffered_rows
         self.rotate_s = rotate_s
         self.rotate_rows = rotate_rows
@@ -223,11 +226,17 @@ class PredictionLog:
         self._release_lock()
 
     def _loop(self) -> None:
+        synced = time.monotonic()
         while not self._stop.is_set():
-            self._wake.wait(self.flush_s)
+            # Small batches often, an fsync every flush_s: turning the buffer into Arrow holds
+            # the GIL, and ten short holds a second delay requests far less than one long one.
+            self._wake.wait(min(self.write_s, self.flush_s))
             self._wake.clear()
             try:
-                self.flush()
+                sync = self.mode == "sync" or time.monotonic() - synced >= self.flush_s
+                self.flush(sync=sync)
+                if sync:
+                    synced = time.monotonic()
                 now = time.monotonic()
                 for key, segment in list(self._segments.items()):
                     if now - segment.opened >= self.rotate_s or segment.rows >= self.rotate_rows:
@@ -310,11 +319,14 @@ class PredictionLog:
             handle.close()
         return True
 
-    def flush(self) -> None:
-        """Write and fsync what is buffered (the writer thread calls this every flush_s)."""
+    def flush(self, *, sync: bool = True) -> None:
+        """Write what is buffered, and with ``sync`` fsync every file written since the last
+        fsync (the writer thread writes every ``write_s`` and syncs every ``flush_s``)."""
         with self._lock:
             pending, self._pending = self._pending, {}
             self._buffered = 0
+        if sync:
+            self._sync_written(exclude=set(pending))
         for key, part in pending.items():
             error: Exception | None = None
             try:
@@ -322,7 +334,7 @@ class PredictionLog:
                 if refused:  # requests whose values the log cannot store: only those are lost
                     self._count_lost("unloggable", sum(part.rows_per[i] for i in refused))
                     self._warn(f"the prediction log cannot store {len(refused)} request(s)")
-                self._write(key, batches)
+                self._write(key, batches, sync)
                 self.written += part.rows
                 self.failing = None
             except OSError as exc:  # disk full, read-only, gone: count, say, keep serving
@@ -346,7 +358,19 @@ class PredictionLog:
         if self.lost is not None:
             self.lost(reason, rows)
 
-    def _write(self, key: tuple[str, str], batches: list[Any]) -> None:
+    def _sync_written(self, exclude: set[tuple[str, str]]) -> None:
+        """fsync the files written to since their last fsync (``exclude``: synced next)."""
+        for key, segment in list(self._segments.items()):
+            if segment.dirty and key not in exclude:
+                try:
+                    os.fsync(segment.file.fileno())
+                    segment.dirty = False
+                except OSError as exc:
+                    self._broken(key)
+                    self.failing = f"{type(exc).__name__}: {exc}"
+                    self._warn(f"the prediction log cannot fsync ({exc}); predictions may be lost")
+
+    def _write(self, key: tuple[str, str], batches: list[Any], sync: bool = True) -> None:
         for batch in batches:
             segment = self._segments.get(key)
             if segment is not None and not segment.schema.equals(batch.schema):
@@ -358,8 +382,12 @@ class PredictionLog:
             segment.rows += batch.num_rows
         segment = self._segments.get(key)
         if segment is not None:
-            segment.file.flush()
-            os.fsync(segment.file.fileno())
+            segment.file.flush()  # in the OS's hands: a killed process loses nothing of it
+            if sync:
+                os.fsync(segment.file.fileno())  # on the disk: a crashed machine neither
+                segment.dirty = False
+            else:
+                segment.dirty = True
 
     def _open(self, key: tuple[str, str], schema: Any) -> _Segment:
         import pyarrow as pa
