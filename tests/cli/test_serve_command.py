@@ -95,6 +95,7 @@ def test_serve_hands_uvicorn_the_worker_factory_and_the_models(
         "max_batch_size": 64,
         "max_batch_wait_ms": 0.0,
         "prediction_log": "async",
+        "log_flush_s": 1.0,
     }
     server = _main.create_app()  # what each worker builds from the environment
     assert isinstance(server, Server)
@@ -155,6 +156,7 @@ def test_a_pickled_model_is_served_only_with_trusted(
         "max_batch_size": 64,
         "max_batch_wait_ms": 0.0,
         "prediction_log": "async",
+        "log_flush_s": 1.0,
     }
     assert _main.create_app().latest["pickled"].ready
 

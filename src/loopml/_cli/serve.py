@@ -39,6 +39,13 @@ def serve(
         help="async (written behind requests, fsynced every second), sync (an answer waits "
         "until it is on disk; about half the throughput) or off.",
     ),
+    log_flush_s: float = typer.Option(
+        1.0,
+        "--log-fsync-seconds",
+        min=0.01,
+        help="async log: fsync this often (what a machine crash may lose; a killed server "
+        "loses at most ~0.1 s).",
+    ),
 ) -> None:
     """Serve models over the Open Inference Protocol (/v2) and MLflow's /invocations."""
     from loopml._cli._output import err_console
@@ -63,6 +70,7 @@ def serve(
         max_batch_size=max_batch_size,
         max_batch_wait_ms=max_batch_wait_ms,
         prediction_log=prediction_log,
+        log_flush_s=log_flush_s,
     )
 
 

@@ -17,9 +17,9 @@ ENV = "LOOPML_SERVE_MODELS"
 
 def create_app() -> Any:
     """The uvicorn factory (``loopml.serving._main:create_app``)."""
-    from loopml.serving._app import create_server
-
     import sys
+
+    from loopml.serving._app import create_server
 
     # The predict and log threads hand the GIL back to the event loop after at most 0.5 ms
     # (Python's default is 5 ms: a request could wait that long behind a log write).
