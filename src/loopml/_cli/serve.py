@@ -37,7 +37,7 @@ def serve(
         "async",
         "--prediction-log",
         help="async (written behind requests, fsynced every second), sync (an answer waits "
-        "until it is on disk; about half the throughput) or off.",
+        "until it is on disk; about 40% of the throughput) or off.",
     ),
     log_flush_s: float = typer.Option(
         1.0,
