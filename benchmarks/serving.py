@@ -26,7 +26,8 @@ of docs/design/serving.md, section 3). Every server that has workers gets 2:
 4. loopml, ``python -m loopml serve models:/cancer/1 --workers 2`` from the repo's .venv in a
    fresh workspace where ``loopml.log_model(model, "cancer", input_example=X.head(5))`` stored
    the model: V2 JSON and ``dataframe_split`` with the prediction log on (the default), V2 with
-   ``--prediction-log off``, and V2 at 64 connections with batching (the default) and with
+   ``--prediction-log off`` and ``sync`` (information: what sync mode costs), and V2 at 64
+   connections with batching (the default) and with
    ``--max-batch-size 1``. A flag ``loopml serve --help`` does not list is skipped ("not
    available").
 
@@ -641,6 +642,12 @@ def make_specs(flags: dict[str, bool], skip: set[str]) -> list[Spec]:
             "--prediction-log",
             "off",
             Load("loopml_v2_nolog", "loopml, V2, log off", v2, "v2", 16),
+        ),
+        (
+            "loopml_sync",
+            "--prediction-log",
+            "sync",
+            Load("loopml_v2_sync", "loopml, V2, log sync (info)", v2, "v2", 16),
         ),
         (
             "loopml_nobatch",
