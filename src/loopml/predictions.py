@@ -148,7 +148,9 @@ def _logged_models(ws: Any) -> list[str]:
     from loopml.serving._predlog import LOG_DIRNAME
 
     folder = ws.settings.workspace_dir / LOG_DIRNAME
-    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def _read_labels(file: Path, *, id_column: str = "id", label_column: str = "label") -> list[Any]:
