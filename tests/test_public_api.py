@@ -82,6 +82,7 @@ EXPECTED = {
     "log_model",
     "models",
     "predictions",
+    "serving",
 }
 
 PREDICTIONS_API = {"export", "label", "read", "segments", "summary"}
@@ -114,6 +115,13 @@ def test_the_predictions_namespace_lists_exactly_its_api() -> None:
     assert set(loopml.predictions.__all__) == PREDICTIONS_API
     for name in PREDICTIONS_API:
         assert callable(getattr(loopml.predictions, name)), name
+
+
+def test_the_serving_namespace_gives_the_server_for_embedding() -> None:
+    assert set(loopml.serving.__all__) == {"Server", "create_server"}
+    from loopml.serving._app import Server, create_server
+
+    assert loopml.serving.create_server is create_server and loopml.serving.Server is Server
 
 
 def test_all_lists_exactly_the_public_api() -> None:

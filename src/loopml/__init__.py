@@ -37,7 +37,7 @@ from loopml._errors import (
 from loopml._version import __version__
 
 if TYPE_CHECKING:
-    from loopml import models, pipelines, predictions, triggers
+    from loopml import models, pipelines, predictions, serving, triggers
     from loopml._workspace import Workspace, init, workspace
     from loopml.data import datasets
     from loopml.data._drift import drift
@@ -198,6 +198,7 @@ __all__ = [
     "runs",
     "search_runs",
     "seed",
+    "serving",
     "set_tag",
     "set_tags",
     "start_run",
@@ -215,6 +216,7 @@ _LAZY_MODULES: dict[str, str] = {
     "models": "loopml.models",
     "pipelines": "loopml.pipelines",
     "predictions": "loopml.predictions",
+    "serving": "loopml.serving",
     "triggers": "loopml.triggers",
 }
 
