@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from loopml.models import log_model
 from loopml.serving import _main
 from loopml.serving._app import Server
 from tests.cli.conftest import Cli, one_line_error
+from tests.serving._helpers import free_port, wait_ready
 
 
 def passthrough(frame: pd.DataFrame) -> pd.DataFrame:
@@ -183,27 +183,6 @@ def test_serve_needs_a_model(cli: Cli, uvicorn_runs: list[dict[str, Any]]) -> No
 
 
 # -- a real server -----------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"the server was not ready within {timeout} s")
-
-
 @pytest.mark.slow
 def test_a_real_server_answers_concurrent_clients_and_stops_on_sigterm(
     champion: str, project: Path, cancer: tuple[pd.DataFrame, Pipeline]
@@ -211,7 +190,7 @@ def test_a_real_server_answers_concurrent_clients_and_stops_on_sigterm(
     import psutil
 
     x, model = cancer
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [sys.executable, "-m", "loopml", "serve", champion, "--port", str(port), "--workers", "2"],
@@ -220,7 +199,7 @@ def test_a_real_server_answers_concurrent_clients_and_stops_on_sigterm(
         stderr=subprocess.PIPE,
     )
     try:
-        _wait_ready(process, url)
+        wait_ready(process, url)
         workers = psutil.Process(process.pid).children(recursive=True)
 
         def ask(i: int) -> tuple[int, list[int]]:

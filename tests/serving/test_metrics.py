@@ -4,11 +4,7 @@ Prometheus and read back through its HTTP API."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,12 +15,7 @@ from sklearn.linear_model import LogisticRegression
 
 import loopml
 from loopml.serving._app import create_server
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.serving._helpers import free_port, served, stop
 
 
 def _log_cancer() -> list[str]:
@@ -69,47 +60,18 @@ def test_requests_latency_and_predicted_classes_are_counted(project: Path) -> No
     assert 'loopml_in_flight{model="cancer",version="1"} 0.0' in text
 
 
-def _wait(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {seconds} s")
-
-
 @pytest.mark.slow
 def test_a_real_prometheus_scrapes_every_workers_counts(project: Path, tmp_path: Path) -> None:
     _log_cancer()
-    port, prom_port = _free_port(), _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "loopml",
-            "serve",
-            "models:/cancer/1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-        ],
-        cwd=project,
-        env={k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
-    )
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        "global:\n  scrape_interval: 1s\n"
-        f"scrape_configs:\n  - job_name: loopml\n    static_configs:\n"
-        f"      - targets: ['127.0.0.1:{port}']\n"
-    )
-    prometheus = None
-    try:
-        _wait(f"http://127.0.0.1:{port}/v2/health/ready")
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+    prom_port = free_port()
+    with served(project, "models:/cancer/1", "--workers", "2") as (_, url):
+        config = tmp_path / "prometheus.yml"
+        config.write_text(
+            "global:\n  scrape_interval: 1s\n"
+            f"scrape_configs:\n  - job_name: loopml\n    static_configs:\n"
+            f"      - targets: ['{url.removeprefix('http://')}']\n"
+        )
+        with httpx.Client(base_url=url) as client:
             for _ in range(40):  # new connections: the kernel spreads them over both workers
                 client.headers["connection"] = "close"
                 assert client.post("/invocations", json=_rows(2)).status_code == 200
@@ -123,30 +85,25 @@ def test_a_real_prometheus_scrapes_every_workers_counts(project: Path, tmp_path:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        query = f"http://127.0.0.1:{prom_port}/api/v1/query"
-        deadline, value = time.monotonic() + 60, None
-        while time.monotonic() < deadline:
-            try:
-                result = httpx.get(
-                    query, params={"query": "sum(loopml_requests_total)"}, timeout=2
-                ).json()["data"]["result"]
-            except (httpx.HTTPError, KeyError, ValueError):
-                result = []
-            if result:
-                value = float(result[0]["value"][1])
-                if value >= 40:
-                    break
-            time.sleep(0.5)
-        assert value == 40.0  # every request, whichever worker answered it
-        rows = httpx.get(
-            query, params={"query": 'loopml_predicted_rows_total{model="cancer"}'}, timeout=2
-        ).json()["data"]["result"]
-        assert sum(float(r["value"][1]) for r in rows) == 80.0
-    finally:
-        for process in (prometheus, server):
-            if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+        try:
+            query = f"http://127.0.0.1:{prom_port}/api/v1/query"
+            deadline, value = time.monotonic() + 60, None
+            while time.monotonic() < deadline:
                 try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+                    result = httpx.get(
+                        query, params={"query": "sum(loopml_requests_total)"}, timeout=2
+                    ).json()["data"]["result"]
+                except (httpx.HTTPError, KeyError, ValueError):
+                    result = []
+                if result:
+                    value = float(result[0]["value"][1])
+                    if value >= 40:
+                        break
+                time.sleep(0.5)
+            assert value == 40.0  # every request, whichever worker answered it
+            rows = httpx.get(
+                query, params={"query": 'loopml_predicted_rows_total{model="cancer"}'}, timeout=2
+            ).json()["data"]["result"]
+            assert sum(float(r["value"][1]) for r in rows) == 80.0
+        finally:
+            stop(prometheus)

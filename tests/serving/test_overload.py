@@ -5,12 +5,9 @@ requests are refused with 503 at once), nothing crashes, and the server serves o
 from __future__ import annotations
 
 import asyncio
-import os
 import resource
-import signal
 import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,12 +17,14 @@ from pathlib import Path
 
 import httpx
 import orjson
+import pandas as pd
 import psutil
 import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 
 import loopml
+from tests.serving._helpers import served
 
 CONNECTIONS = 1000
 #: Clients whose connection may be reset or closed without an answer. Loopback with a listen
@@ -41,12 +40,6 @@ class Outcome:
     error: str | None = None  # the exception's type, when there was no answer
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def _fd_limit_at_least(needed: int) -> Iterator[None]:
     """Raise the soft limit on open files (up to the hard one) for the flood, then restore it."""
@@ -60,20 +53,6 @@ def _fd_limit_at_least(needed: int) -> Iterator[None]:
         yield
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-
-
-def _wait_ready(url: str, server: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"loopml serve exited with {server.returncode} before ready")
-        try:
-            if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} was not ready within {seconds} s")
 
 
 def _request(port: int, body: bytes) -> bytes:
@@ -147,67 +126,46 @@ def _workers(server: subprocess.Popen[bytes]) -> set[int]:
     return {child.pid for child in psutil.Process(server.pid).children(recursive=True)}
 
 
-@pytest.mark.slow
-def test_a_thousand_concurrent_connections_get_200_or_503_and_the_workers_survive(
-    project: Path,
-) -> None:
+def _logged_model_and_body() -> tuple[LogisticRegression, pd.DataFrame, bytes]:
+    """cancer v1 logged in the current project, a row and its one-row V2 request body."""
     x, y = load_breast_cancer(return_X_y=True, as_frame=True)
     model = LogisticRegression(max_iter=5000).fit(x, y)
     loopml.log_model(model, "cancer", input_example=x.head(5))
     row = x.iloc[[0]]
-    body = orjson.dumps(
-        {
-            "inputs": [
-                {"name": "x", "shape": [1, 30], "datatype": "FP64", "data": row.to_numpy()[0]}
-            ]
-        },
-        option=orjson.OPT_SERIALIZE_NUMPY,
-    )
-    # The flood's sockets, and the server's (it inherits the limit).
-    with _fd_limit_at_least(CONNECTIONS + 1024):
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "loopml",
-                "serve",
-                "models:/cancer/1",
-                "--port",
-                str(port),
-                "--workers",
-                "2",
-                # One request per worker predicts at a time: every request that arrives while
-                # one is predicting is over the bound, so a simultaneous flood must see 503s.
-                "--max-in-flight",
-                "1",
-            ],
-            cwd=project,
-            env={k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
-        )
-        try:
-            _wait_ready(url, server)
-            workers = _workers(server)
-            assert len(workers) >= 2, workers
+    inputs = [{"name": "x", "shape": [1, 30], "datatype": "FP64", "data": row.to_numpy()[0]}]
+    body = orjson.dumps({"inputs": inputs}, option=orjson.OPT_SERIALIZE_NUMPY)
+    return model, row, body
 
-            started = time.monotonic()
-            outcomes = asyncio.run(_flood(port, body, CONNECTIONS))
-            flood_seconds = time.monotonic() - started
 
-            assert server.poll() is None, "the server exited during the flood"
-            assert _workers(server) == workers, "a worker died or was replaced"
-            assert httpx.get(f"{url}/v2/health/ready", timeout=5).status_code == 200
-            after = httpx.post(f"{url}/v2/models/cancer/infer", content=body, timeout=5)
-            assert after.status_code == 200, after.text
-            assert after.json()["outputs"][0]["data"] == model.predict(row).tolist()
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+@pytest.mark.slow
+def test_a_thousand_concurrent_connections_get_200_or_503_and_the_workers_survive(
+    project: Path,
+) -> None:
+    model, row, body = _logged_model_and_body()
+    # The flood's sockets, and the server's (it inherits the limit). One request per worker
+    # predicts at a time (--max-in-flight 1): every request that arrives while one is
+    # predicting is over the bound, so a simultaneous flood must see 503s.
+    with (
+        _fd_limit_at_least(CONNECTIONS + 1024),
+        served(project, "models:/cancer/1", "--workers", "2", "--max-in-flight", "1") as (
+            server,
+            url,
+        ),
+    ):
+        workers = _workers(server)
+        assert len(workers) >= 2, workers
+
+        started = time.monotonic()
+        port = int(url.rsplit(":", 1)[1])
+        outcomes = asyncio.run(_flood(port, body, CONNECTIONS))
+        flood_seconds = time.monotonic() - started
+
+        assert server.poll() is None, "the server exited during the flood"
+        assert _workers(server) == workers, "a worker died or was replaced"
+        assert httpx.get(f"{url}/v2/health/ready", timeout=5).status_code == 200
+        after = httpx.post(f"{url}/v2/models/cancer/infer", content=body, timeout=5)
+        assert after.status_code == 200, after.text
+        assert after.json()["outputs"][0]["data"] == model.predict(row).tolist()
 
     statuses = Counter(o.status for o in outcomes if o.status is not None)
     dropped = Counter(o.error for o in outcomes if o.status is None)
@@ -234,33 +192,11 @@ def test_a_thousand_concurrent_connections_get_200_or_503_and_the_workers_surviv
 def test_clients_that_hang_up_mid_body_or_before_the_answer_leave_every_worker_serving(
     project: Path,
 ) -> None:
-    import socket
     import struct
 
-    x, y = load_breast_cancer(return_X_y=True, as_frame=True)
-    model = LogisticRegression(max_iter=5000).fit(x, y)
-    loopml.log_model(model, "cancer", input_example=x.head(5))
-    row = x.iloc[[0]]
-    body = orjson.dumps(
-        {
-            "inputs": [
-                {"name": "x", "shape": [1, 30], "datatype": "FP64", "data": row.to_numpy()[0]}
-            ]
-        },
-        option=orjson.OPT_SERIALIZE_NUMPY,
-    )
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "loopml", "serve", "models:/cancer/1"),
-            *("--port", str(port), "--workers", "2"),
-        ],
-        cwd=project,
-        env={k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
-    )
-    try:
-        _wait_ready(url, server)
+    model, row, body = _logged_model_and_body()
+    with served(project, "models:/cancer/1", "--workers", "2") as (server, url):
+        port = int(url.rsplit(":", 1)[1])
         workers = _workers(server)
         request = _request(port, body)
         for n in range(60):
@@ -280,10 +216,3 @@ def test_clients_that_hang_up_mid_body_or_before_the_answer_leave_every_worker_s
             answer = httpx.post(f"{url}/v2/models/cancer/infer", content=body, timeout=5)
             assert answer.status_code == 200, answer.text
             assert answer.json()["outputs"][0]["data"] == model.predict(row).tolist()
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()

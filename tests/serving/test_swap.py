@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 
 import loopml
 from loopml.serving._app import create_server
+from tests.serving._helpers import served
 
 
 def _log_two_versions() -> list[str]:
@@ -76,36 +72,13 @@ def test_a_swap_serves_the_new_version_and_keeps_the_old_one_addressable(project
     asyncio.run(main())
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_a_swap_under_load_on_two_workers_fails_no_request(project: Path) -> None:
     _log_two_versions()
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "loopml",
-            "serve",
-            "models:/cancer/1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-        ],
-        cwd=project,
-        env={k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
-    )
     results: list[tuple[float, int, str]] = []
     stop = threading.Event()
 
-    def load() -> None:
+    def load(url: str) -> None:
         while not stop.is_set():
             try:  # a new connection each time: the kernel spreads them over both workers
                 response = httpx.post(f"{url}/v2/models/cancer/infer", json=_v2_body(), timeout=10)
@@ -114,15 +87,8 @@ def test_a_swap_under_load_on_two_workers_fails_no_request(project: Path) -> Non
             except httpx.HTTPError as exc:
                 results.append((time.monotonic(), 0, type(exc).__name__))
 
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        threads = [threading.Thread(target=load) for _ in range(4)]
+    with served(project, "models:/cancer/1", "--workers", "2") as (_, url):
+        threads = [threading.Thread(target=load, args=(url,)) for _ in range(4)]
         for thread in threads:
             thread.start()
         time.sleep(1.5)
@@ -135,12 +101,6 @@ def test_a_swap_under_load_on_two_workers_fails_no_request(project: Path) -> Non
         stop.set()
         for thread in threads:
             thread.join(timeout=15)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
     failed = [r for r in results if r[1] != 200]
     assert not failed, failed[:5]
     assert len(results) > 50

@@ -7,12 +7,6 @@ module; every answer is compared with the fitted model's own predictions.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from tritonclient.utils import InferenceServerException
 
 import loopml
+from tests.serving._helpers import served as served_by
 
 ROWS = 8  # predictions on every 80th row of the data set: both classes, 8 rows
 
@@ -38,26 +33,6 @@ class Served:
     labels: np.ndarray[Any, Any]  # the fitted model's predict on them
     proba: np.ndarray[Any, Any]  # and its predict_proba
     model: LogisticRegression  # the fitted model itself
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(url: str, server: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"loopml serve exited with {server.returncode} before ready")
-        try:
-            if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} was not ready within {seconds} s")
 
 
 @pytest.fixture(scope="module")
@@ -74,31 +49,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             loopml.log_model(model, "cancer", input_example=x.head(5))
         finally:
             workspace.close()  # the server reads the store; this process is done with it
-    port = _free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("PROMETHEUS_MULTIPROC_DIR", "LOOPML_URI", "LOOPML_ARTIFACTS")
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "loopml", "serve", "models:/cancer/1", "--port", str(port)],
-        cwd=folder,
-        env=env,
-    )
-    try:
-        _wait_ready(f"http://127.0.0.1:{port}", server)
+    with served_by(folder, "models:/cancer/1") as (_, url):
         head = x.iloc[::80]
         assert len(head) == ROWS and set(model.predict(head)) == {0, 1}
         yield Served(
-            f"127.0.0.1:{port}", head, model.predict(head), model.predict_proba(head), model
+            url.removeprefix("http://"),
+            head,
+            model.predict(head),
+            model.predict_proba(head),
+            model,
         )
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.fixture(scope="module")

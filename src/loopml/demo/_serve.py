@@ -60,7 +60,10 @@ class DemoServer:
         raise LoopmlError(f"loopml serve did not become ready; {self.log_file} ends with:\n{tail}")
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
+        import orjson
+
+        # orjson writes numpy scalars (a frame's values) as the numbers they are.
+        data = None if body is None else orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
         headers = {"content-type": "application/json"} if data is not None else {}
         raw, status = self._exchange(method, path, data, headers)
         try:
@@ -119,7 +122,7 @@ def send_traffic(server: DemoServer, frame: Any, features: list[str]) -> dict[st
             ],
         }
         started = time.perf_counter()
-        status, doc = server.request("POST", "/v2/models/fraud/infer", _plain(body))
+        status, doc = server.request("POST", "/v2/models/fraud/infer", body)
         latencies.append(time.perf_counter() - started)
         if status != 200:
             failed += 1
@@ -133,16 +136,6 @@ def send_traffic(server: DemoServer, frame: Any, features: list[str]) -> dict[st
         "p99_ms": float(np.percentile(ms, 99)) if len(ms) else 0.0,
         "seconds": float(ms.sum() / 1000),
     }
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars as JSON-able Python values."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    item = getattr(value, "item", None)
-    return item() if item is not None else value
 
 
 def post_labels(server: DemoServer, frame: Any, target: str) -> int:
