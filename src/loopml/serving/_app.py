@@ -882,12 +882,6 @@ def create_server(
                 if served.ready and served.name == name:
                     server.add(served)
                     server.desired[name] = uri
-    # Everything loaded so far (libraries, models) lives as long as the worker: move it out of
-    # the collector's reach, so a full collection never walks it (a pause in the p99).
-    import gc
-
-    gc.collect()
-    gc.freeze()
     return server
 
 
